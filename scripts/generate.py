@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 SHELLS = {"bash": "imagenet.bash", "zsh": "_imagenet", "fish": "imagenet.fish"}
-FAST_GROUPS = ("synset", "subset")
+FAST_GROUPS = ("bbox", "synset", "subset")
 SPEC_FILE = ROOT / "imagenet_cli" / "cli" / "fastpath_spec.py"
 
 

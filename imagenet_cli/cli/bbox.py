@@ -1,26 +1,19 @@
-"""``imagenet bbox``: convert, count, draw and crop ImageNet's bounding boxes."""
+"""``imagenet bbox``: convert, count, draw and crop ImageNet's bounding boxes.
+
+The bodies live in ``bbox_actions`` (Typer-free, shared with the fast path);
+this module only declares the options.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import sys
-from collections.abc import Iterator
 from enum import StrEnum
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from ..output import Format, Outcome, emit_json, emit_rows, messages, progress
+from . import bbox_actions as act
 from .cluster_opts import SchedulerOpt, batch_size_opt
 from .common import FormatOpt, NoHeaderOpt, QuietOpt, ReleaseOpt, WorkersOpt
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from ..bbox.convert import Source
 
 app = typer.Typer(
     help="Bounding boxes: convert ImageNet's XML files, count, draw and crop them.",
@@ -66,7 +59,7 @@ UnderOpt = Annotated[
     ),
 ]
 ImagesOpt = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--images",
         help="Folder of the images: read an image's size when its XML lacks it.",
@@ -82,64 +75,9 @@ MaxBytesOpt = Annotated[
 ]
 
 
-def _workers(value: int) -> int:
-    from .. import config
-    from ..bbox.engine import worker_count
-
-    return worker_count(int(config.get("workers", value or None)))
-
-
-def _source(
-    inputs: list[str] | None,
-    wnid: list[str] | None,
-    under: str | None,
-    release: str | None,
-    images: Path | None,
-    clip: bool,
-    strict: bool,
-    max_bytes: int,
-    workers: int,
-    normalize: bool = False,
-) -> Source:
-    from ..bbox.convert import Source
-    from ..ids import expand_stdin
-
-    wnids = list(expand_stdin(wnid)) if wnid else []
-    return Source(
-        inputs=inputs or [],
-        wnids=wnids,
-        under=under,
-        release=release,
-        clip=clip,
-        normalize=normalize,
-        images=str(images) if images else None,
-        max_bytes=max_bytes,
-        workers=_workers(workers),
-        strict=strict,
-    )
-
-
-@contextlib.contextmanager
-def _pipe_safe() -> Iterator[None]:
-    """A closed stdout (``| head``) ends the command as SIGPIPE would, but only after
-    the worker pool is shut down (a process killed outright would orphan it)."""
-    if not hasattr(signal, "SIGPIPE"):  # pragma: no cover - Windows
-        yield
-        return
-    previous = signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-    try:
-        yield
-    except BrokenPipeError:
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, sys.stdout.fileno())  # nothing more to flush at exit
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGPIPE)
-    finally:
-        signal.signal(signal.SIGPIPE, previous)
-
-
-def _warn(quiet: bool) -> Callable[[str], None]:
-    return (lambda text: None) if quiet else messages.warn
+def _exit(code: int) -> None:
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -156,7 +94,7 @@ def convert(
         ),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Output folder (-f yolo).", show_default=False)
+        str | None, typer.Option("--out", help="Output folder (-f yolo).", show_default=False)
     ] = None,
     keep_empty: Annotated[
         bool,
@@ -202,32 +140,29 @@ def convert(
 
     Example: imagenet bbox convert Annotation/ -f csv -o boxes.csv --scheduler tcp://head:8786
     """
-    from ..bbox.convert import ConvertRequest, convert
-    from ..drivers import resolve_scheduler
-
-    src = _source(inputs, wnid, under, release, images, clip, strict, max_bytes, workers, normalize)
-    src.scheduler = resolve_scheduler(scheduler)
-    src.batch_size = batch_size
-    req = ConvertRequest(
-        source=src,
-        fmt=fmt.value,
-        output=output,
-        out_dir=str(out) if out else None,
-        with_names=with_names,
-        keep_empty=keep_empty,
-        header=not no_header,
+    _exit(
+        act.convert(
+            inputs=inputs,
+            fmt=fmt.value,
+            output=output,
+            out=out,
+            keep_empty=keep_empty,
+            normalize=normalize,
+            clip=clip,
+            images=images,
+            with_names=with_names,
+            wnid=wnid,
+            under=under,
+            release=release,
+            strict=strict,
+            workers=workers,
+            max_bytes=max_bytes,
+            no_header=no_header,
+            quiet=quiet,
+            scheduler=scheduler,
+            batch_size=batch_size,
+        )
     )
-    outcome = Outcome()
-    with _pipe_safe(), progress("converting", quiet=quiet) as advance:
-        tally = convert(
-            req, sys.stdout, on_bad=outcome.fail, on_quirk=_warn(quiet), progress=advance
-        )
-    if not quiet and (output not in (None, "-") or out):
-        messages.info(
-            f"{tally.files} files, {tally.images} images, {tally.boxes} boxes, {tally.bad} bad"
-        )
-    if outcome.code:
-        raise typer.Exit(int(outcome.code))
 
 
 @app.command()
@@ -250,46 +185,38 @@ def stats(
 
     Example: imagenet bbox stats ILSVRC2012_bbox_train_v2.tar.gz --release imagenette
     """
-    from ..bbox.convert import iter_annotations
-    from ..bbox.engine import Names
-    from ..bbox.stats import BboxStats
-
-    src = _source(inputs, wnid, under, release, images, False, strict, max_bytes, workers)
-    outcome = Outcome()
-    found = BboxStats()
-    with (
-        progress("reading", quiet=quiet) as advance,
-        contextlib.closing(
-            iter_annotations(src, on_bad=outcome.fail, on_quirk=lambda text: None, progress=advance)
-        ) as anns,
-    ):
-        for ann in anns:
-            found.add(ann)
-    found.files, found.bad_files = src.tally.files, src.tally.bad
-    rows = found.rows(Names())
-    if fmt == Format.json:
-        emit_json(rows)
-    else:
-        emit_rows(rows, ["section", "key", "value", "name"], fmt, no_header=no_header, id_key="key")
-    if outcome.code:
-        raise typer.Exit(int(outcome.code))
+    _exit(
+        act.stats(
+            inputs=inputs,
+            wnid=wnid,
+            under=under,
+            release=release,
+            images=images,
+            strict=strict,
+            workers=workers,
+            max_bytes=max_bytes,
+            fmt=fmt,
+            no_header=no_header,
+            quiet=quiet,
+        )
+    )
 
 
 @app.command()
 def draw(
-    image: Annotated[Path, typer.Argument(help="The image.", show_default=False)],
+    image: Annotated[str, typer.Argument(help="The image.", show_default=False)],
     xml: Annotated[
-        Path | None,
+        str | None,
         typer.Argument(
             help="Its annotation file [default: beside the image, or under --annotations].",
             show_default=False,
         ),
     ] = None,
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="The picture to write (.png, .jpg ...).")
-    ] = Path("boxes.png"),
+        str, typer.Option("--output", "-o", help="The picture to write (.png, .jpg ...).")
+    ] = "boxes.png",
     annotations: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--annotations", help="Folder holding the annotation files.", show_default=False
         ),
@@ -300,23 +227,24 @@ def draw(
 
     Example: imagenet bbox draw n01440764_18.JPEG --annotations Annotation/ -o fish.png
     """
-    from ..bbox.draw import draw as draw_boxes
-    from ..bbox.engine import Names
-
-    done = draw_boxes(image, output, xml, annotations=annotations, names=Names())
-    if not quiet:
-        for quirk in done.quirks:
-            messages.warn(f"{done.xml}: {quirk}")
-        messages.info(f"{done.output}: {done.boxes} boxes from {done.xml}")
+    _exit(
+        act.draw(
+            image=image,
+            xml=xml,
+            output=output,
+            annotations=annotations,
+            quiet=quiet,
+        )
+    )
 
 
 @app.command()
 def crop(
     inputs: InputsArg = None,
-    images: Annotated[Path, typer.Option("--images", help="Folder of the images.")] = Path("."),
+    images: Annotated[str, typer.Option("--images", help="Folder of the images.")] = ".",
     out: Annotated[
-        Path, typer.Option("--out", help="Folder for the crops: OUT/<wnid>/<image>_<k>.jpg.")
-    ] = Path("crops"),
+        str, typer.Option("--out", help="Folder for the crops: OUT/<wnid>/<image>_<k>.jpg.")
+    ] = "crops",
     margin: Annotated[
         int, typer.Option("--margin", help="Pixels added around each box.", min=0)
     ] = 0,
@@ -339,30 +267,20 @@ def crop(
 
     Example: imagenet bbox crop Annotation/ --images train/ --out crops/ --margin 8
     """
-    from ..bbox.convert import iter_annotations
-    from ..bbox.crop import CropOptions
-    from ..bbox.crop import crop as crop_boxes
-
-    src = _source(inputs, wnid, under, release, images, clip, strict, max_bytes, workers)
-    # Parsing is light beside decoding and encoding JPEGs: it stays in this process
-    # and the workers crop (one pool, never a pool forked beside another).
-    crop_workers, src.workers = src.workers, 1
-    opts = CropOptions(images=str(images), out=str(out), margin=margin, min_size=min_size)
-    outcome = Outcome()
-    written = skipped = 0
-    anns = iter_annotations(src, on_bad=outcome.fail, on_quirk=_warn(quiet))
-    with (
-        progress("cropping", quiet=quiet) as advance,
-        contextlib.closing(
-            crop_boxes(anns, opts, workers=crop_workers, progress=advance)
-        ) as results,
-    ):
-        for result in results:
-            written += result.written
-            skipped += result.skipped
-            if result.error:
-                outcome.fail(f"{result.source}: {result.error}")
-    if not quiet:
-        messages.info(f"{written} crops written to {out}, {skipped} boxes under --min-size skipped")
-    if outcome.code:
-        raise typer.Exit(int(outcome.code))
+    _exit(
+        act.crop(
+            inputs=inputs,
+            images=images,
+            out=out,
+            margin=margin,
+            min_size=min_size,
+            clip=clip,
+            wnid=wnid,
+            under=under,
+            release=release,
+            strict=strict,
+            workers=workers,
+            max_bytes=max_bytes,
+            quiet=quiet,
+        )
+    )

@@ -390,3 +390,22 @@ def test_cli_module_imports_nothing_heavy(module: str) -> None:
     code = f"import sys, {module}; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_fast_path_runs_bbox_as_typer_does(
+    ann: Fixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from imagenet_cli.cli import fastpath
+
+    for args in (
+        ["bbox", "convert", str(ann.folder), str(ann.tgz), "-f", "csv", "-j", "1"],
+        ["bbox", "convert", str(ann.hostile), "--format=tsv", "--keep-empty", "-j1"],
+        ["bbox", "stats", str(ann.folder), "-f", "json", "-j", "1"],
+    ):
+        code = fastpath.try_run(args)
+        fast = capsys.readouterr()
+        slow = run(args, expect=None)
+        assert code == slow.code, args
+        assert fast.out == slow.stdout, args
+        assert fast.err == slow.stderr, args
+    assert fastpath.try_run(["bbox", "convert", str(ann.folder), "-f", "CSV"]) is None
