@@ -39,26 +39,53 @@ def _is_xml(name: str) -> bool:
     return name[-4:].lower() == ".xml"
 
 
+def _listing(folder: str) -> list[str]:
+    """A folder's entry names, sorted; a subfolder's name ends in ``/`` so that the
+    order is that of a sorted list of full paths."""
+    try:
+        with os.scandir(folder) as it:
+            names = [e.name + "/" if e.is_dir(follow_symlinks=False) else e.name for e in it]
+    except OSError:
+        return []
+    names.sort()
+    return names
+
+
 def walk(folder: str) -> Iterator[str]:
     """XML files and archives below ``folder``, in sorted full-path order.
 
-    Each folder is listed on its own (memory stays that of the largest folder);
-    sorting a subfolder as ``name/`` keeps the order of a sorted list of paths.
+    Each folder is listed on its own (memory stays that of the largest folder).
     Symbolic links to folders are not followed (no loops).
     """
-    try:
-        with os.scandir(folder) as it:
-            entries = [
-                (e.name + "/" if e.is_dir(follow_symlinks=False) else e.name, e.path) for e in it
-            ]
-    except OSError:
-        return
-    entries.sort()
-    for key, path in entries:
-        if key.endswith("/"):
+    for name in _listing(folder):
+        path = os.path.join(folder, name.rstrip("/"))
+        if name.endswith("/"):
             yield from walk(path)
-        elif _is_xml(key) or is_archive_name(key):
+        elif _is_xml(name) or is_archive_name(name):
             yield path
+
+
+def _folder_items(folder: str, max_bytes: int) -> Iterator[Item]:
+    """:func:`walk` as work items, a folder's XML files built in one go (a folder of
+    annotations holds thousands of them, and nothing else)."""
+    names = _listing(folder)
+    prefix = os.path.join(folder, "")
+    files = [
+        _tuple_new(Item, (prefix + name, prefix + name, None, None))
+        for name in names
+        if name[-4:].lower() == ".xml"
+    ]
+    if len(files) == len(names):
+        yield from files
+        return
+    for name in names:
+        path = prefix + name.rstrip("/")
+        if name.endswith("/"):
+            yield from _folder_items(path, max_bytes)
+        elif _is_xml(name):
+            yield _tuple_new(Item, (path, path, None, None))
+        elif is_archive_name(name):
+            yield from _archive_file(path, max_bytes)
 
 
 def read_bounded(path: str, max_bytes: int) -> bytes:
@@ -110,11 +137,7 @@ def archive_items(fh: IO[bytes], label: str, max_bytes: int) -> Iterator[Item]:
 
 def _path_items(path: str, max_bytes: int) -> Iterator[Item]:
     if os.path.isdir(path):
-        for found in walk(path):
-            if is_archive_name(found):
-                yield from _archive_file(found, max_bytes)
-            else:
-                yield _tuple_new(Item, (found, found, None, None))
+        yield from _folder_items(path, max_bytes)
     elif is_archive_name(path):
         yield from _archive_file(path, max_bytes)
     elif os.path.exists(path):
