@@ -372,6 +372,42 @@ class YoloWriter:
 CHUNK_FORMATS = ("csv", "tsv", "json", "jsonl", "loc")
 
 
+def _cell(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _plain_rows(anns: Sequence[Annotation], sep: str, keep_empty: bool) -> str | None:
+    """:func:`csv_rows` as csv/tsv text, joined directly; None when a field would
+    need quoting (a separator, quote or line break in it), which the csv module
+    then does. The text is what ``csv.writer`` writes for these rows: a number in
+    its ``str`` form (``repr`` for a float), None as an empty field, no quotes."""
+    lines: list[str] = []
+    add = lines.append
+    empty = sep * 5
+    for image, folder, width, height, depth, source, boxes, _ in anns:
+        size = f"{sep}{_cell(width)}{sep}{_cell(height)}{sep}{_cell(depth)}{sep}"
+        head = f"{image}{sep}{_cell(folder)}{sep}"
+        tail = f"{sep}{source}\n"
+        if not boxes:
+            if keep_empty:
+                add(f"{head}{empty}{size[1:]}{sep}{sep}{tail}")
+            continue
+        for wnid, x0, y0, x1, y1, trunc, diff, pose in boxes:
+            add(
+                f"{head}{wnid}{sep}{x0}{sep}{y0}{sep}{x1}{sep}{y1}{size}"
+                f"{_cell(trunc)}{sep}{_cell(diff)}{sep}{_cell(pose)}{tail}"
+            )
+    text = "".join(lines)
+    if (
+        text.count(sep) != 13 * len(lines)
+        or text.count("\n") != len(lines)
+        or '"' in text
+        or "\r" in text
+    ):
+        return None
+    return text
+
+
 def format_chunk(fmt: str, anns: Sequence[Annotation], keep_empty: bool = False) -> tuple[str, int]:
     """What the ``fmt`` writer writes for ``anns`` (no header, no array brackets),
     and how many images that is: a worker formats its whole batch in one go, and the
@@ -379,6 +415,11 @@ def format_chunk(fmt: str, anns: Sequence[Annotation], keep_empty: bool = False)
     process boundary instead of a record per box). ``fmt`` is one of
     :data:`CHUNK_FORMATS`; the text is byte for byte what ``write`` would give."""
     images = len(anns) if keep_empty else sum(1 for ann in anns if ann[6])
+    if fmt in ("csv", "tsv"):
+        sep = "\t" if fmt == "tsv" else ","
+        text = _plain_rows(anns, sep, keep_empty)
+        if text is not None:
+            return text, images
     if fmt in ("csv", "tsv", "loc"):
         buf = io.StringIO()
         writer = csv.writer(buf, delimiter="\t" if fmt == "tsv" else ",", lineterminator="\n")
