@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from ..drivers import failure_reason, map_batches
 from ..drivers import worker_count as worker_count
-from .inputs import Item, read_bounded
+from .inputs import FolderReader, Item, Items, read_bounded
 from .parse import MAX_BYTES, XmlError, parse
 from .records import Annotation, BadFile, Result
 from .repair import normalized, repair
@@ -78,8 +78,8 @@ class Chunk(NamedTuple):
     notes: tuple[tuple[bool, str], ...] = ()
 
 
-def parse_item(item: Item, opts: ParseOptions) -> Result:
-    """Read, parse and repair one annotation file."""
+def parse_item(item: Item, opts: ParseOptions, reader: FolderReader | None = None) -> Result:
+    """Read, parse and repair one annotation file (read by ``reader`` if given)."""
     source = item.source
     if item.problem is not None:
         return BadFile(source, item.problem)
@@ -87,7 +87,10 @@ def parse_item(item: Item, opts: ParseOptions) -> Result:
     if data is None:
         assert item.path is not None
         try:
-            data = read_bounded(item.path, opts.max_bytes)
+            if reader is None:
+                data = read_bounded(item.path, opts.max_bytes)
+            else:
+                data = reader.read(item.path, opts.max_bytes)
         except ValueError as exc:
             return BadFile(source, str(exc))
         except OSError as exc:
@@ -109,7 +112,8 @@ def parse_item(item: Item, opts: ParseOptions) -> Result:
 def parse_batch(batch: Batch) -> list[Result]:
     """:func:`parse_item` over one batch, in order."""
     opts, items = batch
-    return [parse_item(item, opts) for item in items]
+    with FolderReader() as reader:
+        return [parse_item(item, opts, reader) for item in items]
 
 
 def format_batch(batch: ChunkBatch) -> Chunk:
@@ -119,20 +123,21 @@ def format_batch(batch: ChunkBatch) -> Chunk:
     allowed = spec.allowed
     anns: list[Annotation] = []
     notes: list[tuple[bool, str]] = []
-    for item in items:
-        res = parse_item(item, opts)
-        if type(res) is BadFile:
-            notes.append((True, str(res)))
-            continue
-        assert type(res) is Annotation
-        if res.quirks:
-            notes.extend([(False, f"{res.source}: {quirk}") for quirk in res.quirks])
-        if allowed is not None:
-            kept = select(res, allowed)
-            if kept is None:
+    with FolderReader() as reader:
+        for item in items:
+            res = parse_item(item, opts, reader)
+            if type(res) is BadFile:
+                notes.append((True, str(res)))
                 continue
-            res = kept
-        anns.append(res)
+            assert type(res) is Annotation
+            if res.quirks:
+                notes.extend([(False, f"{res.source}: {quirk}") for quirk in res.quirks])
+            if allowed is not None:
+                kept = select(res, allowed)
+                if kept is None:
+                    continue
+                res = kept
+            anns.append(res)
     text, images = format_chunk(spec.fmt, anns, spec.keep_empty)
     boxes = sum([len(ann.boxes) for ann in anns])
     return Chunk(text, len(items), images, boxes, tuple(notes))
@@ -141,7 +146,7 @@ def format_batch(batch: ChunkBatch) -> Chunk:
 def plan(items: Iterable[Item], opts: ParseOptions, files: int = BATCH_FILES) -> Iterator[Batch]:
     """Consecutive items grouped into batches of at most ``files`` items and about
     :data:`BATCH_BYTES` of data read ahead."""
-    batch: list[Item] = []
+    batch = Items()
     size = 0
     for item in items:
         batch.append(item)
@@ -149,7 +154,7 @@ def plan(items: Iterable[Item], opts: ParseOptions, files: int = BATCH_FILES) ->
             size += len(item.data)
         if len(batch) >= files or size >= BATCH_BYTES:
             yield opts, batch
-            batch, size = [], 0
+            batch, size = Items(), 0
     if batch:
         yield opts, batch
 

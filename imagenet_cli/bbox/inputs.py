@@ -14,8 +14,9 @@ import io
 import os
 import sys
 from collections.abc import Iterable, Iterator
+from itertools import repeat
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import IO, Any, NamedTuple
 
 from ..archive import ArchiveError, is_archive_name, iter_tar
 from ..cache import cache_dir
@@ -33,6 +34,30 @@ class Item(NamedTuple):
     path: str | None = None
     data: bytes | None = None
     problem: str | None = None
+
+
+class Items(list[Item]):
+    """A batch of items, pickled column by column: lists of strings and bytes pickle
+    in C, while a named tuple costs a Python-level call on each side (and a batch
+    crosses to a worker process for every few hundred files)."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _items, (
+            [i[0] for i in self],
+            [i[1] for i in self],
+            [i[2] for i in self],
+            [i[3] for i in self],
+        )
+
+
+def _items(
+    sources: list[str],
+    paths: list[str | None],
+    datas: list[bytes | None],
+    problems: list[str | None],
+) -> Items:
+    rows = zip(sources, paths, datas, problems, strict=True)
+    return Items(map(_tuple_new, repeat(Item), rows))  # no Python frame per item
 
 
 def _is_xml(name: str) -> bool:
@@ -71,9 +96,8 @@ def _folder_items(folder: str, max_bytes: int) -> Iterator[Item]:
     names = _listing(folder)
     prefix = os.path.join(folder, "")
     files = [
-        _tuple_new(Item, (prefix + name, prefix + name, None, None))
-        for name in names
-        if name[-4:].lower() == ".xml"
+        _tuple_new(Item, (path, path, None, None))
+        for path in [prefix + name for name in names if name[-4:].lower() == ".xml"]
     ]
     if len(files) == len(names):
         yield from files
@@ -88,12 +112,15 @@ def _folder_items(folder: str, max_bytes: int) -> Iterator[Item]:
             yield from _archive_file(path, max_bytes)
 
 
-def read_bounded(path: str, max_bytes: int) -> bytes:
-    """A file's bytes, refusing files over ``max_bytes`` without reading them."""
-    fd = os.open(path, os.O_RDONLY)
+def read_bounded(path: str, max_bytes: int, *, dir_fd: int | None = None) -> bytes:
+    """A file's bytes, refusing files over ``max_bytes`` without reading them
+    (``path`` relative to the folder ``dir_fd`` when given)."""
+    fd = os.open(path, os.O_RDONLY, dir_fd=dir_fd)
     try:
         data = os.read(fd, 65536)
         if len(data) < 65536:
+            if len(data) > max_bytes:
+                raise ValueError(f"{len(data)} bytes, over the limit of {max_bytes}")
             return data
         size = os.fstat(fd).st_size
         if size > max_bytes:
@@ -111,6 +138,43 @@ def read_bounded(path: str, max_bytes: int) -> bytes:
         return b"".join(parts)
     finally:
         os.close(fd)
+
+
+_DIR_FD = os.open in os.supports_dir_fd and hasattr(os, "O_DIRECTORY")
+
+
+class FolderReader:
+    """Reads the files of a batch, each opened relative to its folder, kept open
+    while the next file is in the same one (a batch's files share a folder or two:
+    the kernel then looks up one name per file instead of the whole path)."""
+
+    def __init__(self) -> None:
+        self.folder: str | None = None
+        self.fd = -1
+
+    def read(self, path: str, max_bytes: int) -> bytes:
+        folder, sep, name = path.rpartition("/")
+        if not _DIR_FD or not sep or not name:
+            return read_bounded(path, max_bytes)
+        if folder != self.folder:
+            self.close()
+            try:
+                self.fd = os.open(folder or "/", os.O_RDONLY | os.O_DIRECTORY)
+            except OSError:
+                return read_bounded(path, max_bytes)  # its own error names the path
+            self.folder = folder
+        return read_bounded(name, max_bytes, dir_fd=self.fd)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+        self.folder, self.fd = None, -1
+
+    def __enter__(self) -> FolderReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def archive_items(fh: IO[bytes], label: str, max_bytes: int) -> Iterator[Item]:

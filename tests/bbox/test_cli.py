@@ -148,6 +148,30 @@ def test_walk_is_sorted_full_path_order(tmp_path: Path) -> None:
     assert found == sorted(["a/x.xml", "a-b/x.xml", "a.b.xml", "b.tgz", "a/z/y.xml"])
 
 
+def test_items_match_walk_and_read_relative_to_their_folder(tmp_path: Path) -> None:
+    import pickle
+
+    from imagenet_cli.bbox.inputs import FolderReader, Items
+
+    for rel in ("a/x.xml", "a/y.xml", "a.b.xml", "a/z/y.xml", "b/q.xml"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(rel)
+    (tmp_path / "d.xml").mkdir()  # a folder that looks like a file: walked into
+    (tmp_path / "d.xml" / "in.xml").write_text("d.xml/in.xml")
+    items = Items(iter_items([str(tmp_path)], max_bytes=1 << 20))
+    assert [i.path for i in items] == list(walk(str(tmp_path)))
+    assert pickle.loads(pickle.dumps(items)) == items
+    with FolderReader() as reader:
+        texts = [reader.read(i.path, 1 << 20).decode() for i in items if i.path]
+        assert texts == [os.path.relpath(i.path, tmp_path) for i in items if i.path]
+        with pytest.raises(FileNotFoundError):
+            reader.read(str(tmp_path / "a" / "gone.xml"), 1 << 20)
+        with pytest.raises(IsADirectoryError):
+            reader.read(str(tmp_path / "d.xml"), 1 << 20)
+        with pytest.raises(ValueError, match="over the limit"):
+            reader.read(str(tmp_path / "a" / "x.xml"), 0)
+
+
 def test_driver_keeps_plan_order_in_a_pool(ann: Fixture) -> None:
     items = list(iter_items([str(ann.folder)], max_bytes=1 << 20)) * 300
     opts = ParseOptions()
