@@ -205,25 +205,18 @@ def _number(field: bytes) -> int:
 
 
 def _checksum_ok(block: bytes) -> bool:
+    """The header checksum, either convention (the rare path: :func:`iter_tar`
+    checks the usual unsigned sum itself)."""
     try:
         stored = _number(block[148:156])
     except ValueError:
         return False
-    # The sum of the bytes but the checksum field's, which counts as 8 spaces. Adler-32's
-    # low half is 1 + the byte sum modulo 65521, exact for up to 256 bytes: three
-    # calls in C instead of a Python-level sum over 504 ints.
-    adler = zlib.adler32
-    unsigned = (
-        (adler(block[:148]) & 0xFFFF)
-        + (adler(block[156:412]) & 0xFFFF)
-        + (adler(block[412:]) & 0xFFFF)
-        - 3
-        + 8 * 32
-    )
+    unsigned = sum(block[:148]) + sum(block[156:]) + 8 * 32
     if stored == unsigned:
         return True
     high = block[:148] + block[156:]
-    signed = unsigned - 2 * sum(b for b in high if b > 127)  # old tars summed signed chars
+    # Old tars summed signed chars: each byte over 127 counted 256 less.
+    signed = unsigned - 256 * sum(1 for b in high if b > 127)
     return stored == signed
 
 
@@ -270,8 +263,16 @@ def iter_tar(
         long_name: str | None = None
         pax: dict[str, str] = {}
         seen_header = False
+        adler = zlib.adler32
         while True:
-            block = stream.take(BLOCK)
+            # The common case inline (a header and a small member in the buffer): this
+            # loop runs once per member, 544,546 times for ImageNet's train boxes.
+            buf, pos = stream.buf, stream.pos
+            if len(buf) - pos >= BLOCK:
+                block = buf[pos : pos + BLOCK]
+                stream.pos = pos + BLOCK
+            else:
+                block = stream.take(BLOCK)
             if len(block) < BLOCK:
                 if not block and seen_header:
                     return  # no end-of-archive blocks: tolerated, as GNU tar does
@@ -280,7 +281,20 @@ def iter_tar(
                 )
             if block == _ZERO_BLOCK:
                 return  # end-of-archive marker
-            if not _checksum_ok(block):
+            try:
+                stored_sum = int(block[148:156].split(b"\x00", 1)[0], 8)
+            except ValueError:
+                stored_sum = -1
+            # The byte sum but the checksum field's (8 spaces): Adler-32's low half
+            # is 1 + the byte sum modulo 65521, exact for up to 256 bytes, so three
+            # C calls instead of a Python-level sum over 504 ints.
+            unsigned = (
+                (adler(block[:148]) & 0xFFFF)
+                + (adler(block[156:412]) & 0xFFFF)
+                + (adler(block[412:]) & 0xFFFF)
+                + 253  # 8 spaces, less the three Adler-32 start values
+            )
+            if stored_sum != unsigned and not _checksum_ok(block):
                 raise ArchiveError(
                     "not a tar archive"
                     if not seen_header
@@ -288,7 +302,10 @@ def iter_tar(
                 )
             seen_header = True
             kind = block[156]
-            size = _number(block[124:136])
+            try:
+                size = _number(block[124:136])
+            except ValueError:
+                raise ArchiveError(f"bad member size at byte {stream.tell - BLOCK}") from None
             if size < 0:
                 raise ArchiveError("negative member size")
             if kind in _EXTENSIONS:
@@ -316,21 +333,23 @@ def iter_tar(
                     except ValueError:
                         raise ArchiveError("malformed pax size") from None
                 pax = {}
-            offset = stream.tell
-            stored = _padded(size) if kind not in _NO_DATA else 0
+            offset = stream.consumed + stream.pos
             problem: str | None = None
-            if kind == _DIRECTORY:
-                continue
-            if kind in _LINKS:
-                problem = f"{_LINKS[kind]} refused"
-            elif kind in _SPECIAL:
-                problem = f"{_SPECIAL[kind]} refused"
-            elif kind not in _REGULAR:
-                problem = f"member type {chr(kind)!r} refused"
-            else:
+            if kind in _REGULAR:
+                stored = (size + BLOCK - 1) & -BLOCK
                 problem = unsafe_name(name)
                 if problem is None and name.endswith("/"):
                     continue  # a directory written as a regular entry
+            else:
+                if kind == _DIRECTORY:
+                    continue
+                stored = _padded(size) if kind not in _NO_DATA else 0
+                if kind in _LINKS:
+                    problem = f"{_LINKS[kind]} refused"
+                elif kind in _SPECIAL:
+                    problem = f"{_SPECIAL[kind]} refused"
+                else:
+                    problem = f"member type {chr(kind)!r} refused"
             if problem is None and want is not None and not want(name):
                 if stream.skip(stored) < stored:
                     raise ArchiveError(f"archive ends inside member {name}")
@@ -348,12 +367,16 @@ def iter_tar(
                     raise ArchiveError(f"archive ends inside member {name}")
                 yield TarEntry(name, size, offset, None, problem)
                 continue
-            data = stream.take(stored)
-            if len(data) < size:
-                raise ArchiveError(f"archive ends inside member {name}")
-            yield _tuple_new(
-                TarEntry, (name, size, offset, data[:size] if stored != size else data, None)
-            )
+            buf, pos = stream.buf, stream.pos
+            if len(buf) - pos >= stored:
+                data = buf[pos : pos + size]
+                stream.pos = pos + stored
+            else:
+                data = stream.take(stored)
+                if len(data) < size:
+                    raise ArchiveError(f"archive ends inside member {name}")
+                data = data[:size] if stored != size else data
+            yield _tuple_new(TarEntry, (name, size, offset, data, None))
     finally:
         stream.close()
 

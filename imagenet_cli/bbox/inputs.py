@@ -186,12 +186,13 @@ def archive_items(fh: IO[bytes], label: str, max_bytes: int) -> Iterator[Item]:
     def want(name: str) -> bool:
         return _is_xml(name) or is_archive_name(name)
 
+    prefix = label + "!"
     try:
         for name, _, _, data, problem in iter_tar(fh, max_member_bytes=limit, want=want):
-            source = f"{label}!{name}"
+            source = prefix + name
             if data is None:
                 yield Item(source, problem=problem or "unreadable member")
-            elif _is_xml(name):
+            elif name[-4:].lower() == ".xml":
                 yield _tuple_new(Item, (source, None, data, None))
             else:  # an archive (want() passes nothing else)
                 yield from archive_items(io.BytesIO(data), source, max_bytes)

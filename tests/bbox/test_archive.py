@@ -143,3 +143,25 @@ def test_gzip_bomb_is_inflated_in_bounded_steps(tmp_path: Path) -> None:
         assert [(e.name, e.data) for e in iter_tar(fh, max_member_bytes=100)] == [
             ("a.xml", b"hello")
         ]
+
+
+def _with_field(data: bytes, at: int, field: bytes, *, signed: bool = False) -> bytes:
+    """The first header with ``field`` written at ``at`` and its checksum redone."""
+    block = bytearray(data[:512])
+    block[at : at + len(field)] = field
+    block[148:156] = b" " * 8
+    total = sum((b - 256 if b > 127 else b) for b in block) if signed else sum(block)
+    block[148:156] = b"%06o\x00 " % total
+    return bytes(block) + data[512:]
+
+
+def test_header_checksums_and_size_fields() -> None:
+    data = _tar([_file("a.xml", b"a" * 10), _file("b.xml", b"b")])
+    assert [e.name for e in iter_tar(io.BytesIO(data), max_member_bytes=99)] == ["a.xml", "b.xml"]
+    # Old tars summed signed chars: a name with bytes over 127 shows the difference.
+    old = _with_field(data, 0, "é.xml".encode(), signed=True)
+    assert _read(old)[0] == ("é.xml", b"a" * 10, None)
+    with pytest.raises(ArchiveError, match="not a tar archive"):
+        _read(data[:100] + b"X" + data[101:])  # the checksum no longer holds
+    with pytest.raises(ArchiveError, match="bad member size"):
+        _read(_with_field(data, 124, b"zz\x00"))
