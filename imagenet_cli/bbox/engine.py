@@ -49,6 +49,7 @@ class ParseOptions:
     images: str | None = None
     need_size: bool = False  # a file whose image size stays unknown is bad (yolo, normalize)
     fast: bool = True
+    base: str | None = None  # the folder relative paths start from (the client's, on a cluster)
 
 
 Batch = tuple[ParseOptions, list[Item]]
@@ -88,7 +89,8 @@ def parse_item(item: Item, opts: ParseOptions, reader: FolderReader | None = Non
         assert item.path is not None
         try:
             if reader is None:
-                data = read_bounded(item.path, opts.max_bytes)
+                path = os.path.join(opts.base, item.path) if opts.base else item.path
+                data = read_bounded(path, opts.max_bytes)
             else:
                 data = reader.read(item.path, opts.max_bytes)
         except ValueError as exc:
@@ -112,7 +114,7 @@ def parse_item(item: Item, opts: ParseOptions, reader: FolderReader | None = Non
 def parse_batch(batch: Batch) -> list[Result]:
     """:func:`parse_item` over one batch, in order."""
     opts, items = batch
-    with FolderReader() as reader:
+    with FolderReader(opts.base) as reader:
         return [parse_item(item, opts, reader) for item in items]
 
 
@@ -123,7 +125,7 @@ def format_batch(batch: ChunkBatch) -> Chunk:
     allowed = spec.allowed
     anns: list[Annotation] = []
     notes: list[tuple[bool, str]] = []
-    with FolderReader() as reader:
+    with FolderReader(opts.base) as reader:
         for item in items:
             res = parse_item(item, opts, reader)
             if type(res) is BadFile:
@@ -185,9 +187,10 @@ def _located(
     items: Iterable[Item], opts: ParseOptions, scheduler: str | Cluster | None
 ) -> tuple[Iterable[Item], ParseOptions]:
     if scheduler is not None:
-        # A worker elsewhere reads files from the client's working folder; the
-        # output still names them as given (``Item.source``).
-        items = (i._replace(path=os.path.abspath(i.path)) if i.path else i for i in items)
+        # A worker elsewhere reads files from the client's working folder (the
+        # output still names them as given, ``Item.source``): it joins a relative
+        # path to it, once per folder.
+        opts = replace(opts, base=os.getcwd())
         if opts.images:
             opts = replace(opts, images=os.path.abspath(opts.images))
     return items, opts

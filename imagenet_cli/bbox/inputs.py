@@ -148,20 +148,22 @@ class FolderReader:
     while the next file is in the same one (a batch's files share a folder or two:
     the kernel then looks up one name per file instead of the whole path)."""
 
-    def __init__(self) -> None:
+    def __init__(self, base: str | None = None) -> None:
+        self.base = base  # where relative paths start (None: the working folder)
         self.folder: str | None = None
         self.fd = -1
 
     def read(self, path: str, max_bytes: int) -> bytes:
         folder, sep, name = path.rpartition("/")
         if not _DIR_FD or not sep or not name:
-            return read_bounded(path, max_bytes)
+            return read_bounded(os.path.join(self.base, path) if self.base else path, max_bytes)
         if folder != self.folder:
             self.close()
+            where = os.path.join(self.base, folder or "/") if self.base else folder or "/"
             try:
-                self.fd = os.open(folder or "/", os.O_RDONLY | os.O_DIRECTORY)
-            except OSError:
-                return read_bounded(path, max_bytes)  # its own error names the path
+                self.fd = os.open(where, os.O_RDONLY | os.O_DIRECTORY)
+            except OSError:  # read it whole: its own error says what is wrong
+                return read_bounded(os.path.join(where, name), max_bytes)
             self.folder = folder
         return read_bounded(name, max_bytes, dir_fd=self.fd)
 
