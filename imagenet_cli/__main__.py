@@ -21,9 +21,10 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(code)
     from typer.main import get_command
 
-    from .cli.app import app
+    from .cli.app import for_command
 
-    get_command(app).main(args=args, prog_name="imagenet")
+    only = args[0] if args and not any(k.endswith("_COMPLETE") for k in os.environ) else None
+    get_command(for_command(only)).main(args=args, prog_name="imagenet")
 
 
 if __name__ == "__main__":

@@ -168,3 +168,17 @@ def test_no_color_when_piped_or_no_color_set() -> None:
         env={**os.environ, "NO_COLOR": "1", "TERM": "xterm-256color"},
     )
     assert "\x1b[" not in res.stdout and "n01440764" in res.stdout
+
+
+def test_one_command_apps_match_the_whole_app() -> None:
+    from imagenet_cli.cli.app import for_command
+
+    whole: Any = get_command(app)
+    for name, command in whole.commands.items():
+        alone: Any = get_command(for_command(name))
+        assert name in alone.commands
+        assert len(alone.commands) < len(whole.commands)
+        got = alone.commands[name]
+        assert [p.opts for p in got.params] == [p.opts for p in command.params], name
+        assert sorted(getattr(got, "commands", {})) == sorted(getattr(command, "commands", {}))
+    assert get_command(for_command("--help")).commands.keys() == whole.commands.keys()

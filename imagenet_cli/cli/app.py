@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -23,16 +24,19 @@ class RootGroup(TyperGroup):
             raise typer.Exit(int(err.exit_code)) from None
 
 
-app = typer.Typer(
-    name="imagenet",
-    cls=RootGroup,
-    help="ImageNet from the command line: synsets, images, bounding boxes, class subsets.",
-    epilog="Example: imagenet synset search dog",
-    no_args_is_help=True,
-    pretty_exceptions_show_locals=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    add_completion=True,
-)
+def _new_app() -> typer.Typer:
+    new = typer.Typer(
+        name="imagenet",
+        cls=RootGroup,
+        help="ImageNet from the command line: synsets, images, bounding boxes, class subsets.",
+        epilog="Example: imagenet synset search dog",
+        no_args_is_help=True,
+        pretty_exceptions_show_locals=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+        add_completion=True,
+    )
+    new.callback()(root)
+    return new
 
 
 def _version(value: bool) -> None:
@@ -41,7 +45,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def root(
     version: Annotated[
         bool,
@@ -57,47 +60,74 @@ def root(
     """
 
 
-def _register() -> None:
-    from . import cache_cmd, config_cmd, synset
+def _groups(target: typer.Typer) -> dict[str, Callable[[], None]]:
+    """Each top-level name, and how to add it (with what comes with it) to ``target``."""
 
-    app.add_typer(synset.app, name="synset")
-    app.add_typer(cache_cmd.app, name="cache")
-    app.add_typer(config_cmd.app, name="config")
-    _register_fetch()
-    _register_subset()
-    _register_bbox()
-    _register_bbox_fetch()
+    def synset() -> None:
+        from . import synset
+
+        target.add_typer(synset.app, name="synset")
+
+    def cache() -> None:
+        from . import cache_cmd
+
+        target.add_typer(cache_cmd.app, name="cache")
+
+    def config() -> None:
+        from . import config_cmd
+
+        target.add_typer(config_cmd.app, name="config")
+
+    def fetch() -> None:
+        from . import fetch, terms, urls
+
+        target.command("fetch")(fetch.fetch)
+        target.command("login")(fetch.login)
+        target.command("logout")(fetch.logout)
+        target.add_typer(terms.app, name="terms")
+        target.add_typer(urls.app, name="urls")
+
+    def subset() -> None:
+        from . import subset
+
+        target.add_typer(subset.app, name="subset")
+
+    def bbox() -> None:
+        from . import bbox, bbox_fetch
+
+        if "fetch" not in {c.name for c in bbox.app.registered_commands}:
+            bbox.app.command("fetch")(bbox_fetch.bbox_fetch)
+        target.add_typer(bbox.app, name="bbox")
+
+    adders = {"synset": synset, "cache": cache, "config": config}  # in help order
+    adders.update(dict.fromkeys(("fetch", "login", "logout", "terms", "urls"), fetch))
+    adders.update(subset=subset, bbox=bbox)
+    return adders
 
 
-def _register_bbox_fetch() -> None:
-    from . import bbox, bbox_fetch
-
-    bbox.app.command("fetch")(bbox_fetch.bbox_fetch)
-
-
-def _register_bbox() -> None:
-    from . import bbox
-
-    app.add_typer(bbox.app, name="bbox")
+def _register(target: typer.Typer, only: str | None = None) -> typer.Typer:
+    adders = _groups(target)
+    if only in adders:
+        adders[only]()
+    else:
+        for add in dict.fromkeys(adders.values()):
+            add()
+    return target
 
 
-def _register_subset() -> None:
-    from . import subset
-
-    app.add_typer(subset.app, name="subset")
-
-
-def _register_fetch() -> None:
-    from . import fetch, terms, urls
-
-    app.command("fetch")(fetch.fetch)
-    app.command("login")(fetch.login)
-    app.command("logout")(fetch.logout)
-    app.add_typer(terms.app, name="terms")
-    app.add_typer(urls.app, name="urls")
+def for_command(name: str | None) -> typer.Typer:
+    """The app with only the top-level command ``name`` (and what is registered with
+    it): building every command's parameters costs Typer a tenth of a second, at
+    every start. Any other name gives the whole app."""
+    return _register(_new_app(), name)
 
 
-_register()
+def __getattr__(name: str) -> Any:
+    # ``app``, the whole command tree, is built when first asked for.
+    if name == "app":
+        whole = globals()["app"] = _register(_new_app())
+        return whole
+    raise AttributeError(name)
 
 
 def finish(code: int) -> None:
