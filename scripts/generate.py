@@ -15,6 +15,7 @@ sys.path.insert(0, str(ROOT))
 
 SHELLS = {"bash": "imagenet.bash", "zsh": "_imagenet", "fish": "imagenet.fish"}
 FAST_GROUPS = ("bbox", "synset", "subset")
+FAST_COMMANDS = ("fetch",)  # top-level commands, their bodies in cli/<name>_actions.py
 SPEC_FILE = ROOT / "imagenet_cli" / "cli" / "fastpath_spec.py"
 
 
@@ -57,8 +58,8 @@ def _param_spec(param: Any) -> dict[str, Any] | None:
     elif isinstance(annotation, type) and issubclass(annotation, Enum):
         spec["type"] = "choice"
         spec["choices"] = [m.value for m in annotation]
-    elif annotation is int:
-        spec["type"] = "int"
+    elif annotation in (int, float):
+        spec["type"] = annotation.__name__
         spec["min"] = param.min
         spec["max"] = param.max
     else:
@@ -83,24 +84,25 @@ def fastpath_spec() -> dict[str, Any]:
     from imagenet_cli.cli.app import app
 
     root = get_command(app)
+
+    def entry(module: str, cmd: Any) -> dict[str, Any] | None:
+        actions = importlib.import_module(f"imagenet_cli.cli.{module}_actions")
+        name = cmd.callback.__name__
+        target = getattr(actions, name, None) or getattr(actions, name + "_", None)
+        if target is None:
+            return None
+        params = [_param_spec(p) for p in cmd.params if p.name != "help"]
+        if any(p is None for p in params):
+            return None
+        return {"target": f"{actions.__name__}:{target.__name__}", "params": params}
+
     commands: dict[str, dict[str, Any]] = {}
     for group_name in FAST_GROUPS:
         group = root.commands[group_name]  # type: ignore[attr-defined]
-        entries: dict[str, Any] = {}
-        for name, cmd in sorted(group.commands.items()):
-            callback = cmd.callback
-            actions = importlib.import_module(f"imagenet_cli.cli.{group_name}_actions")
-            target = getattr(actions, callback.__name__, None) or getattr(
-                actions, callback.__name__ + "_", None
-            )
-            if target is None:
-                continue
-            params = [_param_spec(p) for p in cmd.params if p.name != "help"]
-            if any(p is None for p in params):
-                continue
-            entries[name] = {"target": f"{actions.__name__}:{target.__name__}", "params": params}
-        commands[group_name] = entries
-    return {"commands": commands}
+        found = {name: entry(group_name, cmd) for name, cmd in sorted(group.commands.items())}
+        commands[group_name] = {name: e for name, e in found.items() if e is not None}
+    top = {name: entry(name, root.commands[name]) for name in FAST_COMMANDS}  # type: ignore[attr-defined]
+    return {"commands": commands, "top": {name: e for name, e in top.items() if e is not None}}
 
 
 def render_spec() -> str:

@@ -1,7 +1,7 @@
-"""A Typer-free fast path for the ``imagenet synset`` commands.
+"""A Typer-free fast path for the commands scripts call most (synset, subset, bbox, fetch).
 
 Importing Typer (and the Click it carries) costs about 100 ms, more than a whole
-synset lookup should take. ``fastpath_spec.py`` describes the synset commands'
+synset lookup should take. ``fastpath_spec.py`` describes these commands'
 parameters exactly as the Typer app declares them (generated from it by
 ``scripts/generate.py``; a test fails when it is stale). When a command line fits
 that description, it runs the same command body directly; anything else (help,
@@ -17,14 +17,18 @@ from typing import Any
 
 def try_run(argv: list[str]) -> int | None:
     """Run ``argv`` on the fast path and return its exit code, or None to fall back."""
-    if len(argv) < 2:
+    if not argv:
         return None
     from .fastpath_spec import SPEC
 
-    command = SPEC.get("commands", {}).get(argv[0], {}).get(argv[1])
+    command = SPEC.get("top", {}).get(argv[0])
+    rest = argv[1:]
+    if command is None and len(argv) >= 2:
+        command = SPEC.get("commands", {}).get(argv[0], {}).get(argv[1])
+        rest = argv[2:]
     if command is None:
         return None
-    kwargs = parse(command["params"], argv[2:])
+    kwargs = parse(command["params"], rest)
     if kwargs is None:
         return None
     module_name, _, func_name = command["target"].partition(":")
@@ -122,10 +126,12 @@ def _convert(p: dict[str, Any], text: str) -> Any:
         return text
     if kind == "choice":
         return text if text in p["choices"] else None
-    if kind == "int":
+    if kind in ("int", "float"):
         try:
-            value = int(text)
+            value = int(text) if kind == "int" else float(text)
         except ValueError:
+            return None
+        if value != value:  # NaN: Typer says what is wrong
             return None
         lo, hi = p.get("min"), p.get("max")
         if (lo is not None and value < lo) or (hi is not None and value > hi):

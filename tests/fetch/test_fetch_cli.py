@@ -365,3 +365,31 @@ def test_ctrl_c_exits_130_and_the_rerun_finishes(
     assert ids == [f"{FISH}_{i}" for i in range(48)]
     assert len(list((out / FISH).glob("*.jpg"))) == 48
     assert not [p for p in out.rglob("*") if p.name.endswith(".part")]
+
+
+def test_fast_path_runs_fetch_as_typer_does(
+    base_env: ImageServer, accepted: object, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from imagenet_cli.cli import fastpath
+
+    fish_list(base_env, ["ok/a.jpg", "missing.jpg"])
+    for args in (
+        ["fetch", "--wnid", FISH, "--urls-only", "-f", "csv"],
+        ["fetch", "--wnid", FISH, "--urls-only", "--offline", "--no-header"],
+        ["fetch", "--wnid", "n99999999", "--urls-only"],
+        ["fetch", "--wnid", FISH, "--release", "ilsvrc2012", "--urls-only"],
+    ):
+        code = fastpath.try_run(args)
+        fast = capsys.readouterr()
+        slow = run(args, expect=None)
+        assert code == slow.code, args
+        assert fast.out == slow.stdout, args
+        assert fast.err == slow.stderr, args
+    fetch = ["fetch", "--wnid", FISH, "--timeout", "5.5", "-q", "--retries", "0", "--out"]
+    assert fastpath.try_run([*fetch, str(tmp_path / "fast")]) == 0
+    assert run([*fetch, str(tmp_path / "slow")]).code == 0
+    assert sorted(p.name for p in (tmp_path / "fast" / FISH).iterdir()) == sorted(
+        p.name for p in (tmp_path / "slow" / FISH).iterdir()
+    )
+    for bad in (["--timeout", "nan"], ["--timeout", "0"], ["--backoff", "-1"], ["--wnid"]):
+        assert fastpath.try_run(["fetch", "--urls-only", *bad]) is None

@@ -1,0 +1,357 @@
+"""Body of ``imagenet fetch``, free of Typer so the fast path can run it.
+
+It takes the parsed options and returns the exit code.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ExitCode, NotFoundError, UsageError
+from ..output import Format, Outcome, emit_rows, messages
+
+if TYPE_CHECKING:
+    from ..fetch import FetchResult
+
+
+def fetch(
+    *,
+    wnid: list[str] | None = None,
+    wnids: str | None = None,
+    recursive: bool = False,
+    release: str | None = None,
+    urls_only: bool = False,
+    out: str = "imagenet-images",
+    limit: int | None = None,
+    concurrency: int | None = None,
+    per_host: int | None = None,
+    timeout: float | None = None,
+    retries: int | None = None,
+    backoff: float = 0.5,
+    max_bytes: int | None = None,
+    min_side: int | None = None,
+    resize: int | None = None,
+    image_format: str = "jpeg",
+    manifest: str | None = None,
+    base_url: str | None = None,
+    url_list: str | None = None,
+    refresh: bool = False,
+    offline: bool = False,
+    retry_failed: bool = False,
+    original: bool = False,
+    strict: bool = False,
+    workers: int = 0,
+    scheduler: str | None = None,
+    batch_size: int | None = None,
+    fmt: Format | str | None = None,
+    no_header: bool = False,
+    quiet: bool = False,
+    verbose: bool = False,
+    accept_terms: bool = False,
+    name: str | None = None,
+    email: str | None = None,
+    organization: str | None = None,
+) -> int:
+    """``imagenet fetch``."""
+    from .. import config, terms
+    from ..fetch import select
+    from ..ids import expand_stdin, read_id_file
+    from ..sources import ListOptions
+
+    if image_format not in ("jpeg", "keep"):
+        raise UsageError(f"--image-format takes jpeg or keep, not {image_format!r}")
+    if release and not recursive:
+        raise UsageError("--release applies with --recursive")
+    if refresh and offline:
+        raise UsageError("--refresh and --offline cannot go together")
+    out_dir = Path(out)
+    manifest_path = Path(manifest) if manifest else None
+    idents = list(expand_stdin(wnid or []))
+    if wnids:
+        idents += read_id_file(wnids)
+    if not idents:
+        raise UsageError("no synsets given: use --wnid W (repeatable) or --wnids FILE")
+    from ..drivers import resolve_scheduler
+
+    sched = None if urls_only else resolve_scheduler(scheduler)
+    terms.gate(accept_terms, name, email, organization)
+    if accept_terms:
+        messages.info(f"terms of access version {terms.current().version} accepted")
+    previous, messages.quiet = messages.quiet, quiet  # -q for what the library says too
+    try:
+        base = str(config.get("base_url", base_url)).rstrip("/")
+        t_out = float(config.get("fetch.timeout", timeout))
+        n_retries = int(config.get("fetch.retries", retries))
+        if original:
+            if sched:
+                messages.info(
+                    "--original runs on this machine: the access key never goes to workers"
+                )
+            return _originals(
+                idents, recursive, release, base, out_dir, manifest_path, t_out, quiet, strict
+            )
+        list_opts = ListOptions(
+            base_url=base,
+            url_list=url_list,
+            refresh=refresh,
+            offline=offline,
+            timeout=t_out,
+            retries=n_retries,
+        )
+        selection = select(idents, list_opts, recursive=recursive, release=release, limit=limit)
+        outcome = Outcome()
+        for _wnid, error, not_found in selection.errors:
+            outcome.fail(NotFoundError(error) if not_found else error)
+        if urls_only:
+            rows = ({"wnid": r.wnid, "image_id": r.image_id, "url": r.url} for r in selection.refs)
+            emit_rows(rows, ["wnid", "image_id", "url"], fmt, no_header=no_header)
+            return int(outcome.code)
+        code = _download(
+            selection.refs,
+            selection.per_wnid,
+            out_dir,
+            manifest_path,
+            config,
+            {
+                "concurrency": concurrency,
+                "per_host": per_host,
+                "timeout": t_out,
+                "retries": n_retries,
+                "backoff": backoff,
+                "max_bytes": max_bytes,
+                "min_side": min_side,
+                "resize": resize,
+                "image_format": image_format,
+                "workers": workers,
+                "retry_failed": retry_failed,
+                "scheduler": sched,
+                "batch_size": batch_size,
+            },
+            quiet=quiet,
+            verbose=verbose,
+            strict=strict,
+        )
+        return max(code, int(outcome.code))
+    finally:
+        messages.quiet = previous
+
+
+def _download(
+    refs: list[Any],
+    per_wnid: dict[str, int],
+    out: Path,
+    manifest: Path | None,
+    config: Any,
+    o: dict[str, Any],
+    *,
+    quiet: bool,
+    verbose: bool,
+    strict: bool,
+) -> int:
+    from ..download import DownloadOptions
+    from ..fetch import FetchOptions
+    from ..fetch import fetch as run_fetch
+    from ..images import ImageOptions
+
+    placeholders = frozenset(str(p).lower() for p in config.get("fetch.placeholders") or [])
+    options = FetchOptions(
+        out=out,
+        download=DownloadOptions(
+            concurrency=int(config.get("fetch.concurrency", o["concurrency"])),
+            per_host=int(config.get("fetch.per_host", o["per_host"])),
+            timeout=o["timeout"],
+            retries=o["retries"],
+            backoff_base=o["backoff"],
+            max_bytes=int(config.get("fetch.max_bytes", o["max_bytes"])),
+        ),
+        image=ImageOptions(
+            min_side=int(config.get("fetch.min_side", o["min_side"])),
+            resize=o["resize"],
+            image_format=o["image_format"],
+            placeholders=placeholders,
+        ),
+        manifest=manifest,
+        workers=int(o["workers"] or config.get("workers") or 0),
+        retry_failed=o["retry_failed"],
+    )
+    counts: Counter[str] = Counter()
+    by_wnid: dict[str, Counter[str]] = {}
+    started = time.monotonic()
+    done_before = 0
+
+    def note(result: FetchResult) -> None:
+        counts[result.status] += 1
+        by_wnid.setdefault(result.wnid, Counter())[result.status] += 1
+        if verbose and not result.ok:
+            messages.warn(
+                f"{result.wnid}/{result.image_id}: {result.status}: {result.error} ({result.url})"
+            )
+
+    try:
+        with _Progress(per_wnid, quiet) as bar:
+
+            def on_progress(advance: int, total: int | None, text: str) -> None:
+                nonlocal done_before
+                if total is not None and text.endswith("done before"):
+                    done_before = int(text.split()[0])
+                bar.total(advance, total, text)
+
+            if o.get("scheduler"):
+                from ..fetch_cluster import fetch_on_cluster
+
+                found = fetch_on_cluster(
+                    refs,
+                    options,
+                    o["scheduler"],
+                    batch_size=o.get("batch_size"),
+                    progress=on_progress,
+                )
+            else:
+                found = run_fetch(refs, options, progress=on_progress)
+            for result in found:
+                note(result)
+                bar.item(result)
+    except KeyboardInterrupt:
+        messages.warn(
+            f"interrupted: {sum(counts.values())} URLs recorded in the manifest; "
+            "run the same command again to resume"
+        )
+        return int(ExitCode.INTERRUPTED)
+    elapsed = time.monotonic() - started
+    failed = sum(n for s, n in counts.items() if s != "ok")
+    if not quiet:
+        _summary(counts, by_wnid, done_before, elapsed, options.manifest_path)
+    if strict and not failed and done_before:
+        # a resumed run: failures recorded by the earlier runs count too
+        from ..fetch import Manifest
+
+        rows = Manifest(options.manifest_path).load()
+        failed = sum(
+            1
+            for r in refs
+            if (row := rows.get((r.wnid, r.image_id))) is not None and row.get("status") != "ok"
+        )
+    return int(ExitCode.PARTIAL) if strict and failed else 0
+
+
+class _Progress:
+    """Rich bars on stderr (total and per synset) when it is a terminal; else nothing."""
+
+    def __init__(self, per_wnid: dict[str, int], quiet: bool) -> None:
+        self.per_wnid = per_wnid
+        self.enabled = not quiet and sys.stderr.isatty()
+        self._bar: Any = None
+        self._total: Any = None
+        self._tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> _Progress:
+        if not self.enabled:
+            return self
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        from ..output import stderr_console
+
+        self._bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[status]}"),
+            TimeRemainingColumn(),
+            console=stderr_console(),
+            transient=False,
+        )
+        self._bar.__enter__()
+        self._total = self._bar.add_task("total", total=None, status="")
+        for w, n in list(self.per_wnid.items())[:20]:  # more bars than that help nobody
+            self._tasks[w] = self._bar.add_task(w, total=n, status="")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+
+    def total(self, advance: int, total: int | None, text: str) -> None:
+        if self._bar is None:
+            return
+        if total is not None:
+            self._bar.update(self._total, total=total)
+        task = self._bar.tasks[self._total]
+        rate = (task.completed + advance) / max(task.elapsed or 1e-9, 1e-9) if task.elapsed else 0.0
+        self._bar.update(
+            self._total, advance=advance, status=f"{text}  {rate:.0f}/s" if text else ""
+        )
+
+    def item(self, result: FetchResult) -> None:
+        if self._bar is None or result.wnid not in self._tasks:
+            return
+        self._bar.update(self._tasks[result.wnid], advance=1)
+
+
+def _summary(
+    counts: Counter[str],
+    by_wnid: dict[str, Counter[str]],
+    done_before: int,
+    elapsed: float,
+    manifest: Path,
+) -> None:
+    from rich.table import Table
+
+    from ..output import stderr_console
+
+    table = Table(title="fetch summary", box=None, header_style="bold")
+    table.add_column("status")
+    table.add_column("urls", justify="right")
+    for status, n in sorted(counts.items(), key=lambda kv: (kv[0] != "ok", -kv[1], kv[0])):
+        table.add_row(status, str(n))
+    if done_before:
+        table.add_row("done before", str(done_before))
+    stderr_console().print(table)
+    total = sum(counts.values())
+    rate = counts["ok"] / elapsed if elapsed > 0 else 0.0
+    messages.info(
+        f"{counts['ok']} of {total} URLs kept in {elapsed:.1f} s ({rate:.1f} images/s) "
+        f"over {len(by_wnid)} synsets; manifest {manifest}"
+    )
+
+
+def _originals(
+    idents: list[str],
+    recursive: bool,
+    release: str | None,
+    base: str,
+    out: Path,
+    manifest: Path | None,
+    timeout: float,
+    quiet: bool,
+    strict: bool,
+) -> int:
+    from .. import credentials
+    from ..fetch import fetch_originals
+    from ..hierarchy import Hierarchy
+
+    creds = credentials.load(required=True)
+    assert creds is not None
+    h = Hierarchy.default()
+    wnids: list[str] = []
+    for ident in idents:
+        root = h.resolve(ident)
+        for w in h.descendants(root, release=release, include_self=True) if recursive else [root]:
+            if w not in wnids:
+                wnids.append(w)
+    counts: Counter[str] = Counter()
+    for result in fetch_originals(wnids, creds, base, out, manifest=manifest, timeout=timeout):
+        counts[result.status] += 1
+    failed = sum(n for s, n in counts.items() if s != "ok")
+    if not quiet:
+        messages.info(f"{counts['ok']} original images written to {out} ({failed} refused)")
+    return int(ExitCode.PARTIAL) if strict and failed else 0
