@@ -31,6 +31,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _bench import compile_package
+
 HERE = Path(__file__).resolve().parent
 BASELINE = HERE / "bbox_etree_baseline.py"
 IMAGENET = str(Path(sys.executable).with_name("imagenet"))
@@ -209,6 +211,7 @@ def main() -> None:
     ap.add_argument("--data", default="/tmp/imagenet-bench-bbox", help="where generated data goes")
     ap.add_argument("--no-datumaro", action="store_true", help="skip Datumaro even when installed")
     a = ap.parse_args()
+    compile_package()
 
     n = a.files
     root = Path(a.data)

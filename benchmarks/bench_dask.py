@@ -37,6 +37,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from _bench import compile_package
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -166,6 +168,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=600)
     parser.add_argument("--data", type=Path, default=Path("/tmp/imagenet-cli-bench-dask"))
     args = parser.parse_args()
+    compile_package()
     os.environ.setdefault("IMAGENET_CACHE", str(args.data / "cache"))
 
     boxes = make_boxes(args.data / "boxes", args.files)

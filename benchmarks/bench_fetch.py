@@ -37,6 +37,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from _bench import compile_package
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PY = sys.executable
@@ -382,6 +384,7 @@ def main() -> None:
     ap.add_argument("--index-lines", type=int, default=14_000_000, help="0 skips the index figure")
     ap.add_argument("--work", default="/tmp/bench-fetch")
     a = ap.parse_args()
+    compile_package()
     work = Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
     if a.urls:

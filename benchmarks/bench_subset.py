@@ -38,6 +38,8 @@ from collections.abc import Callable
 from multiprocessing import Pool
 from pathlib import Path
 
+from _bench import compile_package
+
 from imagenet_cli import releases
 
 IMAGENETTE = releases.classes("imagenette")
@@ -221,6 +223,7 @@ def main() -> None:
     if a.pillow_loop:
         pillow_loop(Path(a.pillow_loop[0]), Path(a.pillow_loop[1]), 160, a.draft)
         return
+    compile_package()
     generate(a.data)
     tree, tar = a.data / "train", a.data / "train.tar"
     # Each timed run writes to a folder of its own, and nothing is deleted until the

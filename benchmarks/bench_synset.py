@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _bench import compile_package
+
 NLTK_LOOKUP = (
     "from nltk.corpus import wordnet as wn\n"
     "ss = wn.synsets('dog', 'n')\n"
@@ -54,13 +56,7 @@ def main() -> None:
     args = parser.parse_args()
 
     env = {**os.environ, "NLTK_DATA": args.nltk_data}
-    # An installed package has its bytecode compiled by pip; an editable checkout may
-    # not (PYTHONDONTWRITEBYTECODE), which would time the compiler, not the command.
-    import compileall
-
-    import imagenet_cli
-
-    compileall.compile_dir(str(Path(imagenet_cli.__file__).parent), quiet=1)
+    compile_package()
     imagenet = _imagenet()
     rows: dict[str, list[str]] = {
         "python -c pass": [sys.executable, "-c", "pass"],
