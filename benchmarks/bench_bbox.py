@@ -167,31 +167,37 @@ def run(cmd: list[str], stdout: str | None = None) -> tuple[float, int, int, flo
 
 
 def measure(
-    name: str, cmd: list[str], repeat: int, files: int, stdout: str | None = None
-) -> dict[str, Any]:
-    times, peaks, cpus = [], [], []
+    cases: dict[str, tuple[str, list[str]]], repeat: int, files: int
+) -> dict[str, dict[str, Any]]:
+    """Each case ``repeat`` times, in interleaved rounds (each round runs every case
+    once, so a busy spell of the machine falls on all of them alike); a row of
+    medians per case."""
+    runs: dict[str, list[tuple[float, int, int, float]]] = {key: [] for key in cases}
     for _ in range(repeat):
-        seconds, peak, code, cpu = run(cmd, stdout)
-        cpus.append(cpu)
-        if code not in (0, 1):
-            print(f"  {name}: exited {code}", file=sys.stderr)
-        times.append(seconds)
-        peaks.append(peak)
-    median = statistics.median(times)
-    cpu = statistics.median(cpus)
-    row = {
-        "name": name,
-        "seconds": median,
-        "files_s": files / median,
-        "peak_mb": max(peaks) / 1024,
-        "cpu_us": cpu / files * 1e6,
-    }
-    print(
-        f"  {name:<40} {median:8.2f} s {files / median:10,.0f} files/s"
-        f"  peak {max(peaks) / 1024:6.0f} MB  CPU {cpu / files * 1e6:5.0f} µs/file",
-        file=sys.stderr,
-    )
-    return row
+        for key, (_, cmd) in cases.items():
+            runs[key].append(run(cmd))
+    rows = {}
+    for key, (name, _) in cases.items():
+        times = [r[0] for r in runs[key]]
+        peak = max(r[1] for r in runs[key])
+        if any(r[2] not in (0, 1) for r in runs[key]):
+            print(f"  {name}: exited {[r[2] for r in runs[key]]}", file=sys.stderr)
+        median = statistics.median(times)
+        cpu = statistics.median(r[3] for r in runs[key])
+        rows[key] = {
+            "name": name,
+            "seconds": median,
+            "files_s": files / median,
+            "peak_mb": peak / 1024,
+            "cpu_us": cpu / files * 1e6,
+        }
+        print(
+            f"  {name:<40} {median:8.2f} s {files / median:10,.0f} files/s"
+            f"  peak {peak / 1024:6.0f} MB  CPU {cpu / files * 1e6:5.0f} µs/file"
+            f"  [{', '.join(f'{t:.2f}' for t in times)} s]",
+            file=sys.stderr,
+        )
+    return rows
 
 
 def find_datum() -> str | None:
@@ -225,26 +231,21 @@ def main() -> None:
     )
     out = str(root / "out")
     j = ["-j", str(a.workers)]
-    rows: dict[str, dict[str, Any]] = {}
-    print(f"timing ({a.repeat} runs each, median; {os.cpu_count()} cores):", file=sys.stderr)
+    cases: dict[str, tuple[str, list[str]]] = {}
     for label, src in (("folder", folder), ("tar.gz", tgz)):
-        rows[f"etree {label}"] = measure(
+        cases[f"etree {label}"] = (
             f"xml.etree script ({label})",
             [sys.executable, str(BASELINE), str(src), out + ".csv"],
-            a.repeat,
-            n,
         )
         for fmt in ("csv", "coco"):
-            rows[f"{fmt} {label}"] = measure(
+            cases[f"{fmt} {label}"] = (
                 f"imagenet bbox convert -f {fmt} ({label})",
                 [IMAGENET, "bbox", "convert", str(src), "-f", fmt, "-q", *j, "-o", f"{out}.{fmt}"],
-                a.repeat,
-                n,
             )
     datum = None if a.no_datumaro else find_datum()
     if datum:
         voc = voc_view(folder, root / str(n) / "voc")
-        rows["datumaro folder"] = measure(
+        cases["datumaro folder"] = (
             "Datumaro voc_detection -> coco_instances",
             [
                 "sh",
@@ -255,8 +256,6 @@ def main() -> None:
                 str(voc),
                 f"{out}-datum",
             ],
-            a.repeat,
-            n,
         )
     else:
         print(
@@ -264,6 +263,11 @@ def main() -> None:
             "python3 -m venv /tmp/datum-venv && /tmp/datum-venv/bin/pip install 'datumaro[cli]')",
             file=sys.stderr,
         )
+    print(
+        f"timing ({a.repeat} interleaved rounds, medians; {os.cpu_count()} cores):",
+        file=sys.stderr,
+    )
+    rows = measure(cases, a.repeat, n)
     print("peak memory, flat in the number of files (csv, jsonl; folder):", file=sys.stderr)
     memory = []
     for fmt in ("csv", "jsonl"):
@@ -282,7 +286,7 @@ def main() -> None:
     print(
         f"## imagenet bbox convert, {n:,} files ({os.cpu_count()} cores, "
         f"workers={a.workers or 'all'}, "
-        f"median of {a.repeat})"
+        f"median of {a.repeat} interleaved rounds)"
     )
     print()
     print("| command | source | seconds | files/s | CPU µs/file | peak MB |")
