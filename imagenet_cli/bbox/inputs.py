@@ -76,23 +76,11 @@ def _listing(folder: str) -> list[str]:
     return names
 
 
-def walk(folder: str) -> Iterator[str]:
-    """XML files and archives below ``folder``, in sorted full-path order.
-
-    Each folder is listed on its own (memory stays that of the largest folder).
-    Symbolic links to folders are not followed (no loops).
-    """
-    for name in _listing(folder):
-        path = os.path.join(folder, name.rstrip("/"))
-        if name.endswith("/"):
-            yield from walk(path)
-        elif _is_xml(name) or is_archive_name(name):
-            yield path
-
-
 def _folder_items(folder: str, max_bytes: int) -> Iterator[Item]:
-    """:func:`walk` as work items, a folder's XML files built in one go (a folder of
-    annotations holds thousands of them, and nothing else)."""
+    """The XML files and archives below ``folder`` as work items, in sorted full-path
+    order. Each folder is listed on its own (memory stays that of the largest one),
+    its XML files built in one go (a folder of annotations holds thousands of them
+    and nothing else). Symbolic links to folders are not followed (no loops)."""
     names = _listing(folder)
     prefix = os.path.join(folder, "")
     files = [

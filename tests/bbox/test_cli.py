@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from imagenet_cli.bbox.engine import ParseOptions, map_ordered, parse_batch, plan
-from imagenet_cli.bbox.inputs import iter_items, walk
+from imagenet_cli.bbox.inputs import iter_items
 from tests.conftest import run
 
 from .conftest import BAD, CASSETTE, GOOD, QUIRKS, SPRINGER, TENCH, Fixture, tar_of
@@ -140,15 +140,16 @@ def test_order_is_deterministic_whatever_the_workers(tmp_path: Path) -> None:
     )
 
 
-def test_walk_is_sorted_full_path_order(tmp_path: Path) -> None:
+def test_folders_are_read_in_sorted_full_path_order(tmp_path: Path) -> None:
     for rel in ("a/x.xml", "a-b/x.xml", "a.b.xml", "b.tgz", "c.txt", "a/z/y.xml"):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text("")
-    found = [os.path.relpath(p, tmp_path) for p in walk(str(tmp_path))]
+    items = iter_items([str(tmp_path)], max_bytes=1 << 20)
+    found = [os.path.relpath(i.source, tmp_path) for i in items]  # b.tgz: an empty archive
     assert found == sorted(["a/x.xml", "a-b/x.xml", "a.b.xml", "b.tgz", "a/z/y.xml"])
 
 
-def test_items_match_walk_and_read_relative_to_their_folder(tmp_path: Path) -> None:
+def test_items_in_path_order_read_relative_to_their_folder(tmp_path: Path) -> None:
     import pickle
 
     from imagenet_cli.bbox.inputs import FolderReader, Items
@@ -159,7 +160,14 @@ def test_items_match_walk_and_read_relative_to_their_folder(tmp_path: Path) -> N
     (tmp_path / "d.xml").mkdir()  # a folder that looks like a file: walked into
     (tmp_path / "d.xml" / "in.xml").write_text("d.xml/in.xml")
     items = Items(iter_items([str(tmp_path)], max_bytes=1 << 20))
-    assert [i.path for i in items] == list(walk(str(tmp_path)))
+    assert [os.path.relpath(i.source, tmp_path) for i in items] == [
+        "a.b.xml",  # sorted as full paths: '.' before '/'
+        "a/x.xml",
+        "a/y.xml",
+        "a/z/y.xml",
+        "b/q.xml",
+        "d.xml/in.xml",
+    ]
     assert pickle.loads(pickle.dumps(items)) == items
     with FolderReader() as reader:
         texts = [reader.read(i.path, 1 << 20).decode() for i in items if i.path]
