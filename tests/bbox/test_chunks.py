@@ -120,3 +120,83 @@ def test_csv_chunks_are_what_the_csv_module_writes(
     writer = csv.writer(out, delimiter="\t" if fmt == "tsv" else ",", lineterminator="\n")
     writer.writerows(csv_rows(anns, keep_empty=keep_empty))
     assert format_chunk(fmt, anns, keep_empty)[0] == out.getvalue()
+
+
+# Text that the plain layout admits (and some it does not: '<', '&'), with the
+# characters that need csv quoting and the whitespace int() and strip() skip.
+_field = st.text(alphabet=st.sampled_from(list(' \t\na,"\'%s<&1')), max_size=5)
+_number = st.sampled_from(["0", "1", "7", "120", "375", " 42 ", "+3", "-2", "3.5", ""])
+_flag = st.sampled_from(["1", " 1 ", "x", "", None])
+_padded = st.sampled_from([" n01440764 ", "\tn01440764_9\n", "a b", " "])  # strip() matters
+
+
+@st.composite
+def _doc(draw: st.DrawFn) -> bytes:
+    """A box file, mostly in ImageNet's plain layout, any field of it at times odd."""
+
+    def pick(plain: str | None, odd: st.SearchStrategy[str | None]) -> str | None:
+        return plain if draw(st.integers(0, 9)) < 8 else draw(odd)
+
+    def leaf(tag: str, text: str | None) -> str:
+        return "" if text is None else f"\t\t<{tag}>{text}</{tag}>\n"
+
+    parts = [draw(st.sampled_from(["", '<?xml version="1.0" encoding="utf-8"?>\n']))]
+    parts.append("<annotation>\n")
+    parts.append(leaf("folder", pick("n01440764", st.none() | _field | _padded)))
+    parts.append(leaf("filename", pick("n01440764_9", st.none() | _field | _padded)))
+    if pick("size", st.none()) is not None:
+        parts.append(
+            "\t<size>\n"
+            + leaf("width", pick("500", _number))
+            + leaf("height", pick("375", _number))
+            + leaf("depth", pick("3", st.none() | _number))
+            + "\t</size>\n"
+        )
+    for _ in range(draw(st.sampled_from([1, 1, 1, 0, 2]))):
+        x0, y0 = pick("10", _number), pick("20", _number)
+        x1, y1 = pick("300", _number), pick("200", _number)
+        parts.append(
+            "\t<object>\n"
+            + leaf("name", pick("n01440764", _field | _padded))
+            + leaf("pose", pick("Unspecified", st.none() | _field | _padded))
+            + leaf("truncated", pick("0", _flag))
+            + leaf("difficult", pick("0", _flag))
+            + "\t\t<bndbox>\n"
+            + leaf("xmin", x0)
+            + leaf("ymin", y0)
+            + leaf("xmax", x1)
+            + leaf("ymax", y1)
+            + "\t\t</bndbox>\n\t</object>\n"
+        )
+    parts.append("</annotation>\n")
+    return "".join(parts).encode()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    docs=st.lists(_doc(), min_size=1, max_size=6),
+    fmt=st.sampled_from(["csv", "tsv"]),
+    keep_empty=st.booleans(),
+)
+def test_one_step_rows_are_what_the_whole_route_writes(
+    docs: list[bytes], fmt: str, keep_empty: bool
+) -> None:
+    from imagenet_cli.bbox.engine import parse_item
+    from imagenet_cli.bbox.inputs import Item, Items
+    from imagenet_cli.bbox.records import BadFile
+
+    items = Items(Item(f"ann/n01440764_{i}.xml", data=d) for i, d in enumerate(docs))
+    opts, spec = ParseOptions(), ChunkSpec(fmt, keep_empty)
+    anns, notes = [], []
+    for item in items:
+        res = parse_item(item, opts)
+        if isinstance(res, BadFile):
+            notes.append((True, str(res)))
+            continue
+        notes.extend((False, f"{res.source}: {quirk}") for quirk in res.quirks)
+        anns.append(res)
+    text, images = format_chunk(fmt, anns, keep_empty)
+    chunk = format_batch((opts, spec, items))
+    assert chunk.text == text
+    assert list(chunk.notes) == notes
+    assert (chunk.images, chunk.boxes) == (images, sum(len(a.boxes) for a in anns))
