@@ -18,7 +18,7 @@ Rows, each the median of --runs runs, interleaved:
   shows the end-to-end cost;
 - the overhead: dask / local - 1, per batch size (target: at most 15 % for
   batches of 1,000 items or more);
-- time per item as the batch size changes (bbox: 10 to 5,000 files per task).
+- time per item as the batch size changes (bbox: 100 to 5,000 files per task).
 
   python benchmarks/bench_dask.py [--runs 3] [--files 40000] [--images 600] [--data DIR]
 """
@@ -190,7 +190,7 @@ def main() -> None:
             "| local µs/file | dask µs/file |"
         )
         print("| ---: | ---: | ---: | ---: | ---: | ---: |")
-        for batch in (10, 100, 512, 1000, 5000):
+        for batch in (100, 512, 1000, 2000, 5000):
             found = median_of(
                 args.runs,
                 {
