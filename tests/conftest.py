@@ -89,6 +89,19 @@ def run(args: Sequence[str], *, input: str | None = None, expect: int | None = 0
     return Result(res.exit_code, res.stdout, stderr)
 
 
+def same_on_fast_path(args: Sequence[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """``imagenet ARGS`` gives the same exit code, stdout and stderr on the Typer-free
+    fast path as through Typer."""
+    from imagenet_cli.cli import fastpath
+
+    code = fastpath.try_run(list(args))
+    fast = capsys.readouterr()
+    slow = run(args, expect=None)
+    assert code == slow.code, args
+    assert fast.out == slow.stdout, args
+    assert fast.err == slow.stderr, args
+
+
 @pytest.fixture
 def cli() -> Iterator[object]:
     """The :func:`run` helper as a fixture."""

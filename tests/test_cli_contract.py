@@ -15,7 +15,7 @@ from typer.main import get_command
 from imagenet_cli.cli import fastpath
 from imagenet_cli.cli.app import app
 
-from .conftest import run
+from .conftest import run, same_on_fast_path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -67,12 +67,7 @@ def test_completions_and_fastpath_spec_are_current() -> None:
     ],
 )
 def test_fast_path_matches_typer(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    code = fastpath.try_run(args)
-    fast = capsys.readouterr()
-    slow = run(args, expect=None)
-    assert code == slow.code
-    assert fast.out == slow.stdout
-    assert fast.err == slow.stderr
+    same_on_fast_path(args, capsys)
 
 
 @pytest.mark.parametrize(

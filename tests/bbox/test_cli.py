@@ -17,7 +17,7 @@ import pytest
 
 from imagenet_cli.bbox.engine import ParseOptions, map_ordered, parse_batch, plan
 from imagenet_cli.bbox.inputs import iter_items
-from tests.conftest import run
+from tests.conftest import run, same_on_fast_path
 
 from .conftest import BAD, CASSETTE, GOOD, QUIRKS, SPRINGER, TENCH, Fixture, tar_of
 
@@ -434,10 +434,5 @@ def test_fast_path_runs_bbox_as_typer_does(
         ["bbox", "convert", str(ann.hostile), "--format=tsv", "--keep-empty", "-j1"],
         ["bbox", "stats", str(ann.folder), "-f", "json", "-j", "1"],
     ):
-        code = fastpath.try_run(args)
-        fast = capsys.readouterr()
-        slow = run(args, expect=None)
-        assert code == slow.code, args
-        assert fast.out == slow.stdout, args
-        assert fast.err == slow.stderr, args
+        same_on_fast_path(args, capsys)
     assert fastpath.try_run(["bbox", "convert", str(ann.folder), "-f", "CSV"]) is None

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from imagenet_cli import terms
-from tests.conftest import run
+from tests.conftest import run, same_on_fast_path
 
 from .conftest import DOG, FISH
 from .server import ImageServer
@@ -379,12 +379,7 @@ def test_fast_path_runs_fetch_as_typer_does(
         ["fetch", "--wnid", "n99999999", "--urls-only"],
         ["fetch", "--wnid", FISH, "--release", "ilsvrc2012", "--urls-only"],
     ):
-        code = fastpath.try_run(args)
-        fast = capsys.readouterr()
-        slow = run(args, expect=None)
-        assert code == slow.code, args
-        assert fast.out == slow.stdout, args
-        assert fast.err == slow.stderr, args
+        same_on_fast_path(args, capsys)
     fetch = ["fetch", "--wnid", FISH, "--timeout", "5.5", "-q", "--retries", "0", "--out"]
     assert fastpath.try_run([*fetch, str(tmp_path / "fast")]) == 0
     assert run([*fetch, str(tmp_path / "slow")]).code == 0
