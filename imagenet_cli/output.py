@@ -313,6 +313,28 @@ def emit_records(
 ProgressCallback = Callable[[int, int | None, str], None]
 
 
+def progress_bars() -> Any:
+    """The rich progress display every command uses on stderr: description, bar,
+    done/total, a status text and the time left (one task per bar)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeRemainingColumn(),
+        console=stderr_console(),
+        transient=False,
+    )
+
+
 @contextmanager
 def progress(
     description: str, total: int | None = None, *, quiet: bool = False
@@ -325,23 +347,7 @@ def progress(
     if quiet or not _stderr_tty():
         yield _no_progress
         return
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[status]}"),
-        TimeRemainingColumn(),
-        console=stderr_console(),
-        transient=False,
-    ) as bar:
+    with progress_bars() as bar:
         task = bar.add_task(description, total=total, status="")
 
         def update(advance: int, new_total: int | None = None, text: str = "") -> None:

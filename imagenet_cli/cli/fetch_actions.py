@@ -251,25 +251,9 @@ class _Progress:
     def __enter__(self) -> _Progress:
         if not self.enabled:
             return self
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-        )
+        from ..output import progress_bars
 
-        from ..output import stderr_console
-
-        self._bar = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[status]}"),
-            TimeRemainingColumn(),
-            console=stderr_console(),
-            transient=False,
-        )
+        self._bar = progress_bars()
         self._bar.__enter__()
         self._total = self._bar.add_task("total", total=None, status="")
         for w, n in list(self.per_wnid.items())[:20]:  # more bars than that help nobody
