@@ -177,3 +177,17 @@ def test_one_command_apps_match_the_whole_app() -> None:
         assert [p.opts for p in got.params] == [p.opts for p in command.params], name
         assert sorted(getattr(got, "commands", {})) == sorted(getattr(command, "commands", {}))
     assert get_command(for_command("--help")).commands.keys() == whole.commands.keys()
+
+
+@pytest.mark.parametrize(
+    ("args", "shown"),
+    [
+        (["fetch", "--help"], "Downloads in flight at once [config fetch.concurrency: 32]."),
+        (["bbox", "draw", "--help"], "[default: beside the image, or under --annotations]"),
+        (["subset", "extract", "--help"], "Items per task sent to a worker [default: 64 on a"),
+    ],
+)
+def test_help_shows_bracketed_text(args: list[str], shown: str) -> None:
+    # Help is plain text: '[default: ...]' is information, not markup to drop.
+    out = run(args).stdout
+    assert shown in " ".join(out.split())

@@ -26,6 +26,8 @@ class RootGroup(TyperGroup):
 
 def _new_app() -> typer.Typer:
     new = typer.Typer(
+        # Help texts are plain text: '[default: ...]' must show, not vanish as markup.
+        rich_markup_mode=None,
         name="imagenet",
         cls=RootGroup,
         help="ImageNet from the command line: synsets, images, bounding boxes, class subsets.",

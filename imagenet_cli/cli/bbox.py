@@ -16,6 +16,8 @@ from .cluster_opts import SchedulerOpt, batch_size_opt
 from .common import FormatOpt, NoHeaderOpt, QuietOpt, ReleaseOpt, WorkersOpt
 
 app = typer.Typer(
+    # Help texts are plain text: '[default: ...]' must show, not vanish as markup.
+    rich_markup_mode=None,
     help="Bounding boxes: convert ImageNet's XML files, count, draw and crop them.",
     no_args_is_help=True,
 )

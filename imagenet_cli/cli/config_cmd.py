@@ -11,6 +11,8 @@ from ..output import dumps, emit_lines, emit_rows
 from .common import FormatOpt, NoHeaderOpt
 
 app = typer.Typer(
+    # Help texts are plain text: '[default: ...]' must show, not vanish as markup.
+    rich_markup_mode=None,
     help="Read and change settings (options beat environment beat this file).", no_args_is_help=True
 )
 

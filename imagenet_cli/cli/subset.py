@@ -15,6 +15,8 @@ from .cluster_opts import SchedulerOpt, batch_size_opt
 from .common import DryRunOpt, FormatOpt, NoHeaderOpt, QuietOpt, ReleaseOpt, SeedOpt, WorkersOpt
 
 app = typer.Typer(
+    # Help texts are plain text: '[default: ...]' must show, not vanish as markup.
+    rich_markup_mode=None,
     help="Carve class subsets (Imagenette, dogs, K random classes) out of a local ImageNet copy.",
     no_args_is_help=True,
 )

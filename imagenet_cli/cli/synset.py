@@ -14,6 +14,8 @@ from . import synset_actions as act
 from .common import FormatOpt, NoHeaderOpt, ReleaseOpt
 
 app = typer.Typer(
+    # Help texts are plain text: '[default: ...]' must show, not vanish as markup.
+    rich_markup_mode=None,
     help="Look up synsets and browse the WordNet noun hierarchy, offline.",
     no_args_is_help=True,
 )

@@ -13,6 +13,8 @@ from ..output import emit_json, emit_lines, emit_records, messages, resolve_form
 from .common import FormatOpt
 
 app = typer.Typer(
+    # Help texts are plain text: '[default: ...]' must show, not vanish as markup.
+    rich_markup_mode=None,
     help="ImageNet's terms of access: show, accept, status, revoke.",
     no_args_is_help=True,
 )

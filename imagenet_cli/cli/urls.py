@@ -11,6 +11,8 @@ from .common import FormatOpt, NoHeaderOpt, QuietOpt
 from .terms import AcceptTermsOpt, EmailOpt, NameOpt, OrgOpt
 
 app = typer.Typer(
+    # Help texts are plain text: '[default: ...]' must show, not vanish as markup.
+    rich_markup_mode=None,
     help="Index fall11-style image URL lists for instant lookups.", no_args_is_help=True
 )
 
