@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 
-from .engine import map_ordered
+from ..drivers import map_batches
 from .records import Annotation
 from .repair import find_image
 
@@ -103,7 +103,7 @@ def crop(
     progress: Callable[[int, int | None, str], None] | None = None,
 ) -> Generator[CropResult, None, None]:
     """Crop every box of ``anns``; one result per image, in input order."""
-    for results in map_ordered(crop_batch, _jobs(anns, opts), workers):
+    for results in map_batches(crop_batch, _jobs(anns, opts), workers=workers):
         if progress is not None:
             progress(len(results), None, "")
         yield from results

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 from ..drivers import failure_reason, map_batches
 from ..drivers import worker_count as worker_count
@@ -31,8 +31,6 @@ from .writers import format_chunk
 if TYPE_CHECKING:
     from ..drivers.cluster import Cluster
 
-T = TypeVar("T")
-R = TypeVar("R")
 
 BATCH_FILES = 512
 CLUSTER_BATCH_FILES = 1000  # a Dask task costs ms: below ~1,000 files it shows (bench_dask)
@@ -120,15 +118,25 @@ def parse_batch(batch: Batch) -> list[Result]:
 
 def format_batch(batch: ChunkBatch) -> Chunk:
     """:func:`parse_item` over one batch, filtered and formatted as its writer
-    would (:func:`~.writers.format_chunk`): the batch function of streaming formats."""
+    would (:func:`~.writers.format_chunk`): the batch function of streaming formats.
+
+    For csv/tsv with the default options, a file with one object and nothing to
+    repair becomes its row in one step (:func:`~.parse.plain_row`); the text is the
+    same either way."""
     opts, spec, items = batch
-    if spec.fmt in ("csv", "tsv") and spec.allowed is None and _as_written(opts):
-        return _plain_batch(opts, spec, items)
     allowed = spec.allowed
-    anns: list[Annotation] = []
+    sep = None
+    if spec.fmt in ("csv", "tsv") and allowed is None and _as_written(opts):
+        sep = "\t" if spec.fmt == "tsv" else ","
+    parts: list[str | list[Annotation]] = []  # rows made in one step, runs of records
     notes: list[tuple[bool, str]] = []
     with FolderReader(opts.base) as reader:
         for item in items:
+            if sep is not None:
+                row, item = _plain(item, opts, sep, reader)
+                if row is not None:
+                    parts.append(row)
+                    continue
             res = parse_item(item, opts, reader)
             if type(res) is BadFile:
                 notes.append((True, str(res)))
@@ -141,10 +149,23 @@ def format_batch(batch: ChunkBatch) -> Chunk:
                 if kept is None:
                     continue
                 res = kept
-            anns.append(res)
-    text, images = format_chunk(spec.fmt, anns, spec.keep_empty)
-    boxes = sum([len(ann.boxes) for ann in anns])
-    return Chunk(text, len(items), images, boxes, tuple(notes))
+            if not parts or type(parts[-1]) is str:
+                parts.append([])
+            cast(list[Annotation], parts[-1]).append(res)
+    texts: list[str] = []
+    images = boxes = 0
+    for part in parts:
+        if type(part) is str:  # one image, one box
+            texts.append(part)
+            images += 1
+            boxes += 1
+        else:
+            anns = cast(list[Annotation], part)
+            text, n = format_chunk(spec.fmt, anns, spec.keep_empty)
+            texts.append(text)
+            images += n
+            boxes += sum([len(ann.boxes) for ann in anns])
+    return Chunk("".join(texts), len(items), images, boxes, tuple(notes))
 
 
 def _as_written(opts: ParseOptions) -> bool:
@@ -153,41 +174,24 @@ def _as_written(opts: ParseOptions) -> bool:
     return opts.fast and not (opts.clip or opts.normalize or opts.images or opts.need_size)
 
 
-def _plain_batch(opts: ParseOptions, spec: ChunkSpec, items: list[Item]) -> Chunk:
-    """:func:`format_batch` for csv/tsv with the default options: a file with one
-    object and nothing to repair becomes its row in one step (:func:`~.parse.plain_row`),
-    any other goes the whole way; the text is the same either way."""
-    sep = "\t" if spec.fmt == "tsv" else ","
-    pieces: list[str] = []
-    notes: list[tuple[bool, str]] = []
-    images = boxes = 0
-    with FolderReader(opts.base) as reader:
-        for item in items:
-            data = item.data
-            if data is None and item.path is not None and item.problem is None:
-                try:
-                    data = reader.read(item.path, opts.max_bytes)
-                except (ValueError, OSError):
-                    data = None  # parse_item reads it again and says what is wrong
-            if data is not None and len(data) <= opts.max_bytes:
-                row = plain_row(data, item.source, sep)
-                if row is not None:
-                    pieces.append(row)
-                    images += 1
-                    boxes += 1
-                    continue
-                item = item._replace(data=data)
-            res = parse_item(item, opts, reader)
-            if type(res) is BadFile:
-                notes.append((True, str(res)))
-                continue
-            assert type(res) is Annotation
-            notes.extend([(False, f"{res.source}: {quirk}") for quirk in res.quirks])
-            text, n = format_chunk(spec.fmt, [res], spec.keep_empty)
-            pieces.append(text)
-            images += n
-            boxes += len(res.boxes)
-    return Chunk("".join(pieces), len(items), images, boxes, tuple(notes))
+def _plain(
+    item: Item, opts: ParseOptions, sep: str, reader: FolderReader
+) -> tuple[str | None, Item]:
+    """The one-step row of ``item`` (or None), and the item to parse otherwise,
+    holding the bytes read here so that they are not read twice."""
+    data = item.data
+    if data is None:
+        if item.path is None or item.problem is not None:
+            return None, item
+        try:
+            data = reader.read(item.path, opts.max_bytes)
+        except (ValueError, OSError):
+            return None, item  # parse_item reads it again and says what is wrong
+        row = plain_row(data, item.source, sep)
+        return row, (item if row is not None else item._replace(data=data))
+    if len(data) > opts.max_bytes:
+        return None, item
+    return plain_row(data, item.source, sep), item
 
 
 def plan(items: Iterable[Item], opts: ParseOptions, files: int = BATCH_FILES) -> Iterator[Batch]:
@@ -206,14 +210,6 @@ def plan(items: Iterable[Item], opts: ParseOptions, files: int = BATCH_FILES) ->
         yield opts, batch
 
 
-def map_ordered(
-    func: Callable[[T], R], jobs: Iterable[T], workers: int, window: int | None = None
-) -> Iterator[R]:
-    """``func`` over ``jobs`` in a local process pool, results in job order (the
-    shared driver: :func:`imagenet_cli.drivers.map_batches`)."""
-    return map_batches(func, jobs, workers=workers, window=window)
-
-
 def failed_batch(batch: Batch, exc: BaseException) -> list[Result]:
     """A batch that could not be run: one bad-file result per item, so each gets
     its error line and the rest of the run goes on."""
@@ -228,17 +224,20 @@ def failed_chunk(batch: ChunkBatch, exc: BaseException) -> Chunk:
     return Chunk("", len(items), 0, 0, tuple((True, str(BadFile(i.source, reason))) for i in items))
 
 
-def _located(
-    items: Iterable[Item], opts: ParseOptions, scheduler: str | Cluster | None
-) -> tuple[Iterable[Item], ParseOptions]:
+def _batches(
+    items: Iterable[Item],
+    opts: ParseOptions,
+    scheduler: str | Cluster | None,
+    batch_size: int | None,
+) -> Iterator[Batch]:
+    """The plan's batches, at the size for the driver that runs them. A cluster's
+    worker reads files from the client's working folder: it joins a relative path
+    to it, once per folder (the output still names files as given)."""
     if scheduler is not None:
-        # A worker elsewhere reads files from the client's working folder (the
-        # output still names them as given, ``Item.source``): it joins a relative
-        # path to it, once per folder.
-        opts = replace(opts, base=os.getcwd())
-        if opts.images:
-            opts = replace(opts, images=os.path.abspath(opts.images))
-    return items, opts
+        images = os.path.abspath(opts.images) if opts.images else None
+        opts = replace(opts, base=os.getcwd(), images=images)
+    files = batch_size or (BATCH_FILES if scheduler is None else CLUSTER_BATCH_FILES)
+    return plan(items, opts, files)
 
 
 def chunks(
@@ -253,9 +252,7 @@ def chunks(
 ) -> Generator[Chunk, None, None]:
     """Every batch parsed and formatted (:func:`format_batch`), in plan order, here
     or on a Dask ``scheduler``."""
-    items, opts = _located(items, opts, scheduler)
-    files = batch_size or (BATCH_FILES if scheduler is None else CLUSTER_BATCH_FILES)
-    jobs = ((o, spec, b) for o, b in plan(items, opts, files))
+    jobs = ((o, spec, b) for o, b in _batches(items, opts, scheduler, batch_size))
     for chunk in map_batches(
         format_batch, jobs, workers=workers, scheduler=scheduler, on_failure=failed_chunk
     ):
@@ -274,9 +271,7 @@ def results(
     progress: Callable[[int, int | None, str], None] | None = None,
 ) -> Generator[Result, None, None]:
     """Every file's result, in plan order, parsed here or on a Dask ``scheduler``."""
-    items, opts = _located(items, opts, scheduler)
-    files = batch_size or (BATCH_FILES if scheduler is None else CLUSTER_BATCH_FILES)
-    batches = plan(items, opts, files)
+    batches = _batches(items, opts, scheduler, batch_size)
     for batch_results in map_batches(
         parse_batch, batches, workers=workers, scheduler=scheduler, on_failure=failed_batch
     ):

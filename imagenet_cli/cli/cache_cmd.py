@@ -13,7 +13,8 @@ from .common import DryRunOpt, FormatOpt, NoHeaderOpt
 app = typer.Typer(
     # Help texts are plain text: '[default: ...]' must show, not vanish as markup.
     rich_markup_mode=None,
-    help="Show and clean the local cache (indexes, image lists, archives).", no_args_is_help=True
+    help="Show and clean the local cache (indexes, image lists, archives).",
+    no_args_is_help=True,
 )
 
 

@@ -13,7 +13,8 @@ from .common import FormatOpt, NoHeaderOpt
 app = typer.Typer(
     # Help texts are plain text: '[default: ...]' must show, not vanish as markup.
     rich_markup_mode=None,
-    help="Read and change settings (options beat environment beat this file).", no_args_is_help=True
+    help="Read and change settings (options beat environment beat this file).",
+    no_args_is_help=True,
 )
 
 KeyArg = Annotated[

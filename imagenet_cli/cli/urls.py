@@ -13,7 +13,8 @@ from .terms import AcceptTermsOpt, EmailOpt, NameOpt, OrgOpt
 app = typer.Typer(
     # Help texts are plain text: '[default: ...]' must show, not vanish as markup.
     rich_markup_mode=None,
-    help="Index fall11-style image URL lists for instant lookups.", no_args_is_help=True
+    help="Index fall11-style image URL lists for instant lookups.",
+    no_args_is_help=True,
 )
 
 LIST_COLUMNS = ["id", "source", "lines", "wnids", "skipped", "fetched_at", "etag", "last_modified"]

@@ -88,7 +88,7 @@ def test_a_batch_is_formatted_as_one_text(ann: Fixture) -> None:
     assert chunk.boxes >= chunk.images
 
 
-_text = st.text(alphabet=st.sampled_from(list('ab ,;\t"\n\r\'é%')), max_size=6)
+_text = st.text(alphabet=st.sampled_from(list("ab ,;\t\"\n\r'é%")), max_size=6)
 _opt_int = st.none() | st.integers(0, 3)
 _coord = st.integers(-5, 2000) | st.floats(-1, 2, allow_nan=False, allow_infinity=False)
 _boxes = st.lists(
@@ -124,7 +124,7 @@ def test_csv_chunks_are_what_the_csv_module_writes(
 
 # Text that the plain layout admits (and some it does not: '<', '&'), with the
 # characters that need csv quoting and the whitespace int() and strip() skip.
-_field = st.text(alphabet=st.sampled_from(list(' \t\na,"\'%s<&1')), max_size=5)
+_field = st.text(alphabet=st.sampled_from(list(" \t\na,\"'%s<&1")), max_size=5)
 _number = st.sampled_from(["0", "1", "7", "120", "375", " 42 ", "+3", "-2", "3.5", ""])
 _flag = st.sampled_from(["1", " 1 ", "x", "", None])
 _padded = st.sampled_from([" n01440764 ", "\tn01440764_9\n", "a b", " "])  # strip() matters

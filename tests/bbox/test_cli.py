@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from imagenet_cli.bbox.engine import ParseOptions, map_ordered, parse_batch, plan
+from imagenet_cli.bbox.engine import ParseOptions, parse_batch, plan
 from imagenet_cli.bbox.inputs import iter_items
+from imagenet_cli.drivers import map_batches
 from tests.conftest import run, same_on_fast_path
 
 from .conftest import BAD, CASSETTE, GOOD, QUIRKS, SPRINGER, TENCH, Fixture, tar_of
@@ -185,7 +186,7 @@ def test_driver_keeps_plan_order_in_a_pool(ann: Fixture) -> None:
     opts = ParseOptions()
     jobs = list(plan(items, opts))
     assert len(jobs) > 2
-    pooled = [r for batch in map_ordered(parse_batch, jobs, 2, window=2) for r in batch]
+    pooled = [r for batch in map_batches(parse_batch, jobs, workers=2, window=2) for r in batch]
     assert pooled == [r for job in jobs for r in parse_batch(job)]
 
 
