@@ -310,7 +310,7 @@ def clean_partials(out: Path, wnids: Iterable[str]) -> int:
 
 # Items per process at least: below that one process with threads starts sooner.
 ITEMS_PER_PROCESS = 16
-# Item numbers a worker process claims at a time (see _Counter).
+# Item numbers a worker process claims at a time (see ItemCounter).
 CLAIM = 8
 # Seconds a stopped run waits for requests in flight before leaving them.
 CANCEL_GRACE = 2.0
@@ -318,7 +318,8 @@ CANCEL_GRACE = 2.0
 _Post = Callable[[int, FetchResult], None]
 
 
-def _error_row(ref: ImageRef, exc: BaseException) -> FetchResult:
+def error_row(ref: ImageRef, exc: BaseException) -> FetchResult:
+    """The row of an item whose handling raised: status ``error``, the exception named."""
     return FetchResult(
         ref.wnid,
         ref.image_id,
@@ -328,7 +329,7 @@ def _error_row(ref: ImageRef, exc: BaseException) -> FetchResult:
     )
 
 
-def _start_threads(
+def start_threads(
     todo: list[ImageRef],
     options: FetchOptions,
     dl: Downloader,
@@ -351,7 +352,7 @@ def _start_threads(
                     return
                 result = finish(ref, fetched, options.image, str(options.out))
             except Exception as exc:  # one item's bug is its row, never the run's end
-                result = _error_row(ref, exc)
+                result = error_row(ref, exc)
             post(i, result)
 
     started = []
@@ -388,7 +389,7 @@ class _SharedStop:
         return True
 
 
-class _Counter:
+class ItemCounter:
     """The next item number, shared by the threads of every process.
 
     With a shared ``multiprocessing.Value('q')`` a process claims a block of
@@ -413,7 +414,7 @@ class _Counter:
         return i
 
 
-def _warm_up() -> None:
+def warm_up() -> None:
     """Import what the threads need once, up front: first imports from dozens of
     threads at once serialise on the import locks."""
     import httpx  # noqa: F401
@@ -465,13 +466,13 @@ def _process_main(
     sender.start()
     try:
         with Downloader(options.download, limiter=limiter, stop=stop) as dl:
-            take = _Counter(counter).take
-            for t in _start_threads(
+            take = ItemCounter(counter).take
+            for t in start_threads(
                 todo, options, dl, take, lambda i, r: posted.put((i, r)), threads
             ):
                 t.join()
     except Exception as exc:  # told to the parent, which reports it as one line
-        posted.put((-1, _error_row(ImageRef("", "", ""), exc)))
+        posted.put((-1, error_row(ImageRef("", "", ""), exc)))
     posted.put(None)
     sender.join()
     conn.close()
@@ -495,12 +496,12 @@ class _Workers:
         self._dl: Downloader | None = None
         self._local: queue.SimpleQueue[tuple[int, FetchResult]] = queue.SimpleQueue()
         self.stop: threading.Event | _SharedStop
-        _warm_up()
+        warm_up()
         if procs == 1:
             self.stop = threading.Event()
             self._dl = Downloader(replace(options.download, concurrency=conc), stop=self.stop)
-            take = _Counter(None).take
-            self.threads = _start_threads(
+            take = ItemCounter(None).take
+            self.threads = start_threads(
                 todo, options, self._dl, take, lambda i, r: self._local.put((i, r)), conc
             )
             return

@@ -31,15 +31,15 @@ from .errors import UsageError
 from .fetch import (
     FetchOptions,
     FetchResult,
+    ItemCounter,
     Manifest,
     ProgressFn,
-    _Counter,
-    _error_row,
-    _start_threads,
-    _warm_up,
     claim_output,
     clean_partials,
+    error_row,
     plan,
+    start_threads,
+    warm_up,
 )
 from .sources import ImageRef
 
@@ -156,7 +156,7 @@ def fetch_batch(batch: FetchBatch) -> list[FetchResult]:
     done: list[FetchResult | None] = [None] * len(refs)
     from distributed import get_worker
 
-    _warm_up()
+    warm_up()
     limiter = ClusterLimiter(batch.limits, get_worker())
     download = replace(batch.options.download, concurrency=batch.threads)
     with Downloader(download, limiter=limiter) as dl:
@@ -164,12 +164,12 @@ def fetch_batch(batch: FetchBatch) -> list[FetchResult]:
         def post(i: int, result: FetchResult) -> None:
             done[i] = result
 
-        take = _Counter(None).take
+        take = ItemCounter(None).take
         threads = min(batch.threads, len(refs))
-        for t in _start_threads(refs, batch.options, dl, take, post, threads):
+        for t in start_threads(refs, batch.options, dl, take, post, threads):
             t.join()
     return [
-        r if r is not None else _error_row(ref, RuntimeError("not done"))
+        r if r is not None else error_row(ref, RuntimeError("not done"))
         for ref, r in zip(refs, done, strict=True)
     ]
 
@@ -178,7 +178,7 @@ def failed_batch(batch: FetchBatch, exc: BaseException) -> list[FetchResult]:
     """A batch that could not be run: an ``error`` row per URL (``--retry-failed``
     redoes them), and the run goes on."""
     reason = failure_reason(exc)
-    return [_error_row(ref, RuntimeError(reason)) for ref in batch.refs]
+    return [error_row(ref, RuntimeError(reason)) for ref in batch.refs]
 
 
 def fetch_on_cluster(
