@@ -68,54 +68,54 @@ def box_xml(wnid: str, stem: str, rng: random.Random) -> str:
     )
 
 
-def make_boxes(folder: Path, count: int) -> Path:
+def generated(
+    folder: Path, count: int, classes: list[str], write: Callable[[Path, str, int], None]
+) -> Path:
+    """``count`` files spread over ``classes``, written once: ``write(dir, wnid, i)``
+    makes the i-th file of a class; a stamp marks the finished set for later runs."""
     stamp = folder / f".done-{count}"
     if stamp.exists():
         return folder
     shutil.rmtree(folder, ignore_errors=True)
-    rng = random.Random(7)
-    per_class = -(-count // len(CLASSES))
+    per_class = -(-count // len(classes))
     made = 0
-    for wnid in CLASSES:
+    for wnid in classes:
         (folder / wnid).mkdir(parents=True)
-        for i in range(per_class):
-            if made == count:
-                break
-            stem = f"{wnid}_{i}"
-            (folder / wnid / f"{stem}.xml").write_text(box_xml(wnid, stem, rng))
+        for i in range(min(per_class, count - made)):
+            write(folder / wnid, wnid, i)
             made += 1
     stamp.touch()
     return folder
+
+
+def make_boxes(folder: Path, count: int) -> Path:
+    rng = random.Random(7)
+
+    def write(where: Path, wnid: str, i: int) -> None:
+        stem = f"{wnid}_{i}"
+        (where / f"{stem}.xml").write_text(box_xml(wnid, stem, rng))
+
+    return generated(folder, count, CLASSES, write)
 
 
 def make_images(folder: Path, count: int) -> Path:
-    stamp = folder / f".done-{count}"
-    if stamp.exists():
-        return folder
-    shutil.rmtree(folder, ignore_errors=True)
     from PIL import Image, ImageDraw, ImageFilter
 
     rng = random.Random(3)
-    per_class = -(-count // len(IMAGE_CLASSES))
-    made = 0
-    for wnid in IMAGE_CLASSES:
-        (folder / wnid).mkdir(parents=True)
-        for i in range(per_class):
-            if made == count:
-                break
-            img = Image.new("RGB", (500, 375), tuple(rng.randrange(256) for _ in range(3)))
-            draw = ImageDraw.Draw(img)
-            for _ in range(30):
-                x, y = rng.randrange(500), rng.randrange(375)
-                fill = tuple(rng.randrange(256) for _ in range(3))
-                draw.ellipse((x, y, x + rng.randrange(20, 200), y + rng.randrange(20, 150)), fill)
-            img = img.filter(ImageFilter.GaussianBlur(1.5))
-            buf = io.BytesIO()
-            img.save(buf, "JPEG", quality=90)
-            (folder / wnid / f"{wnid}_{i}.JPEG").write_bytes(buf.getvalue())
-            made += 1
-    stamp.touch()
-    return folder
+
+    def write(where: Path, wnid: str, i: int) -> None:
+        img = Image.new("RGB", (500, 375), tuple(rng.randrange(256) for _ in range(3)))
+        draw = ImageDraw.Draw(img)
+        for _ in range(30):
+            x, y = rng.randrange(500), rng.randrange(375)
+            fill = tuple(rng.randrange(256) for _ in range(3))
+            draw.ellipse((x, y, x + rng.randrange(20, 200), y + rng.randrange(20, 150)), fill)
+        img = img.filter(ImageFilter.GaussianBlur(1.5))
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=90)
+        (where / f"{wnid}_{i}.JPEG").write_bytes(buf.getvalue())
+
+    return generated(folder, count, list(IMAGE_CLASSES), write)
 
 
 def bbox_run(src: Path, out: Path, scheduler: object, batch: int | None) -> None:
