@@ -131,14 +131,8 @@ def map_batches(
             func, batches, workers=workers, pool=pool, window=window, on_failure=on_failure
         )
         return
-    from .cluster import Cluster
-
-    if isinstance(scheduler, Cluster):
-        yield from scheduler.map(
-            func, batches, window=window, retries=retries, on_failure=on_failure
-        )
-        return
-    with Cluster(scheduler) as cluster:
+    with session(scheduler) as cluster:
+        assert cluster is not None
         yield from cluster.map(func, batches, window=window, retries=retries, on_failure=on_failure)
 
 
