@@ -43,6 +43,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PY = sys.executable
 I2D_ROW = "img2dataset (2 procs x 64 threads)"
+OUT = "@OUT@"  # stands for the run's output folder in the commands below
 
 
 def imagenet_bin() -> list[str]:
@@ -50,9 +51,7 @@ def imagenet_bin() -> list[str]:
     return [str(exe)] if exe.exists() else [PY, "-m", "imagenet_cli"]
 
 
-def timed(cmd: list[str], env: dict[str, str], before: object = None) -> tuple[float, str]:
-    if callable(before):
-        before()
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, str]:
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - t0
@@ -152,10 +151,13 @@ def bench_fetch(a: argparse.Namespace, work: Path) -> None:
         )
 
         c = a.concurrency
-        out = work / "out"
-
-        def fresh() -> None:
-            shutil.rmtree(out, ignore_errors=True)
+        # Each timed run writes to a folder of its own and nothing is deleted until the
+        # end: on ext4, files created within a minute of deleting thousands cost about a
+        # millisecond of kernel time each (the allocator steps past recently freed
+        # inodes), which would charge every contender for the previous one's clean-up.
+        runs_dir = work / "runs"
+        shutil.rmtree(runs_dir, ignore_errors=True)
+        out = Path(OUT)
 
         runs: dict[str, tuple[list[str], int]] = {
             "imagenet fetch": (
@@ -267,7 +269,9 @@ def bench_fetch(a: argparse.Namespace, work: Path) -> None:
                 if name == "sequential httpx" and times[name]:
                     continue  # slow and only a reference: once is enough
                 cmd, _ = runs[name]
-                elapsed, err = timed(cmd, env, fresh)
+                out = runs_dir / f"{rnd}-{names.index(name)}"
+                out.parent.mkdir(parents=True, exist_ok=True)
+                elapsed, err = timed([arg.replace(OUT, str(out)) for arg in cmd], env)
                 times[name].append(elapsed)
                 if name == "imagenet fetch":
                     notes[name] = json.dumps(
@@ -311,6 +315,7 @@ def bench_fetch(a: argparse.Namespace, work: Path) -> None:
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(10)
+        shutil.rmtree(work / "runs", ignore_errors=True)
 
 
 def bench_index(a: argparse.Namespace, work: Path) -> None:

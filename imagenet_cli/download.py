@@ -2,8 +2,9 @@
 size and time, retried with exponential backoff and jitter.
 
 One :class:`Downloader` is shared by the threads of a process: each thread talks
-through its own ``httpx.Client`` (kept-alive connections, no cross-thread pool
-locking), so a request costs a fraction of the CPU of httpx's asyncio path. Its
+through its own httpcore connection pool (kept-alive connections, no cross-thread
+pool locking; see :mod:`.transport`), so a request costs a fraction of the CPU of
+httpx's asyncio path. Its
 :meth:`Downloader.get` blocks and is thread-safe. Redirects are followed by hand so
 each hop goes through the per-host bound and a loop ends after ``max_redirects``
 hops. Retries cover connect errors, dropped connections, 5xx and 429 (whose
@@ -14,6 +15,7 @@ hops. Retries cover connect errors, dropped connections, 5xx and 429 (whose
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import email.utils
 import queue
@@ -28,13 +30,24 @@ from urllib.parse import urljoin, urlsplit
 
 from . import __version__
 from .credentials import redact
+from .transport import (
+    ACCEPT_ENCODING,
+    BodyDecoder,
+    EnvProxies,
+    ProxyConfigError,
+    decodable,
+    header_dict,
+    new_pool,
+    request_target,
+)
 
 if TYPE_CHECKING:
+    import httpcore
     import httpx
 
 USER_AGENT = f"imagenet-cli/{__version__} (+research use under ImageNet's terms of access)"
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
-# Kept-alive connections per thread's client: a thread has one request in flight, so
+# Kept-alive connections per thread's pool: a thread has one request in flight, so
 # a few cover the hosts it alternates between without growing httpcore's pool scans.
 THREAD_CONNECTIONS = 4
 # Error and redirect bodies up to this size are read, to keep the connection alive.
@@ -213,7 +226,7 @@ class Downloader:
     """A thread-safe blocking HTTP client with global and per-host bounds.
 
     Use as ``with Downloader(options) as dl`` and call :meth:`get` from any number of
-    threads; each thread gets its own ``httpx.Client``. ``limiter`` replaces the
+    threads; each thread gets its own connection pool. ``limiter`` replaces the
     in-process per-host bound; ``stop`` (an event) ends waits and retries early.
     """
 
@@ -228,11 +241,12 @@ class Downloader:
         self.options = options
         self.limiter: HostLimiter = limiter or LocalHostLimiter(options.per_host)
         self.stop_flag: StopFlag = stop if stop is not None else threading.Event()
-        self._headers = {"User-Agent": USER_AGENT, **(headers or {})}
+        self._headers = _header_list({"User-Agent": USER_AGENT, **(headers or {})})
+        self._proxies = EnvProxies()
         self._global = _Tokens(max(1, options.concurrency))
         self._ssl: Any = None
         self._local = threading.local()
-        self._clients: list[httpx.Client] = []
+        self._pools: list[httpcore.ConnectionPool] = []
         self._lock = threading.Lock()
         self._closed = False
 
@@ -243,39 +257,35 @@ class Downloader:
         self.close()
 
     def close(self) -> None:
-        """Close every thread's client (idempotent)."""
+        """Close every thread's connections (idempotent)."""
         with self._lock:
-            clients, self._clients, self._closed = self._clients, [], True
-        for client in clients:
+            pools, self._pools, self._closed = self._pools, [], True
+        for pool in pools:
             with contextlib.suppress(Exception):
-                client.close()
+                pool.close()
 
-    def _client(self) -> httpx.Client:
-        client: httpx.Client | None = getattr(self._local, "client", None)
-        if client is None:
-            import httpx
-
+    def _pool(self, url: httpx.URL) -> httpcore.ConnectionPool:
+        """This thread's connection pool for ``url``: direct, or through its proxy."""
+        pools: dict[str | None, httpcore.ConnectionPool] | None = getattr(
+            self._local, "pools", None
+        )
+        if pools is None:
+            pools = self._local.pools = {}
+        proxy = self._proxies.proxy_for(url)
+        pool = pools.get(proxy)
+        if pool is None:
             with self._lock:
                 if self._closed:
                     raise RuntimeError("Downloader used after close()")
                 if self._ssl is None:
+                    import httpx
+
                     # One TLS context for all threads: each costs milliseconds (CA bundle).
                     self._ssl = httpx.create_ssl_context(trust_env=True)
-            client = httpx.Client(
-                verify=self._ssl,
-                headers=self._headers,
-                timeout=httpx.Timeout(self.options.timeout),
-                limits=httpx.Limits(
-                    max_connections=THREAD_CONNECTIONS,
-                    max_keepalive_connections=THREAD_CONNECTIONS,
-                ),
-                follow_redirects=False,
-                trust_env=True,
-            )
+            pool = pools[proxy] = new_pool(proxy, self._ssl, THREAD_CONNECTIONS)
             with self._lock:
-                self._clients.append(client)
-            self._local.client = client
-        return client
+                self._pools.append(pool)
+        return pool
 
     @contextlib.contextmanager
     def _slot(self, host: str) -> Iterator[bool]:
@@ -304,7 +314,6 @@ class Downloader:
 
         A stopped run answers ``kind="cancelled"`` without (further) requests.
         """
-        client = self._client()
         opts = self.options
         limit = opts.max_bytes if max_bytes is None else max_bytes
         attempts = hops = 0
@@ -315,7 +324,7 @@ class Downloader:
                 with self._slot(host_of(current)) as held:
                     if not held:
                         return self._failed(url, attempts, "cancelled", "the run was stopped")
-                    result = self._once(client, current, headers, limit)
+                    result = self._once(current, headers, limit)
                 result.url, result.attempts = url, attempts
                 return result
             except _Redirect as hop:
@@ -346,104 +355,165 @@ class Downloader:
     ) -> Fetched:
         return Fetched(url, status=status, kind=kind, error=redact(error), attempts=attempts)
 
-    def _once(
-        self, client: httpx.Client, url: str, headers: dict[str, str] | None, limit: int
-    ) -> Fetched:
+    def _once(self, url: str, headers: dict[str, str] | None, limit: int) -> Fetched:
+        import httpcore
         import httpx
 
         # Every read waits at most `timeout`; the deadline also ends a body that trickles.
-        deadline = time.monotonic() + self.options.timeout
+        t = self.options.timeout
+        deadline = time.monotonic() + t
         try:
-            request = client.build_request("GET", url, headers=headers)
-        except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
-            return self._failed(url, 1, "invalid_url", str(exc))
+            parsed = httpx.URL(url)
+            request = httpcore.Request(
+                b"GET",
+                request_target(parsed),
+                headers=self._request_headers(parsed, headers),
+                extensions={"timeout": {"connect": t, "read": t, "write": t, "pool": t}},
+            )
+            pool = self._pool(parsed)
+        except ProxyConfigError as exc:
+            return self._failed(url, 1, "proxy_error", str(exc))
+        except (httpx.InvalidURL, httpcore.UnsupportedProtocol, ValueError, TypeError) as exc:
+            return self._failed(url, 1, "invalid_url", str(exc) or "not a valid URL")
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            return self._failed(url, 1, "invalid_url", "not an http:// or https:// URL")
         try:
-            response = client.send(request, stream=True)
-        except httpx.UnsupportedProtocol as exc:
+            response = pool.handle_request(request)
+        except httpcore.UnsupportedProtocol as exc:
             return self._failed(url, 1, "invalid_url", str(exc))
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
             raise _Retryable(self._failed(url, 1, "connect_error", _describe(exc))) from None
-        except httpx.TimeoutException:
+        except httpcore.TimeoutException:
             raise TimeoutError from None
-        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+        except (httpcore.RemoteProtocolError, httpcore.ReadError, httpcore.WriteError) as exc:
             raise _Retryable(self._failed(url, 1, "connection_error", _describe(exc))) from None
-        except httpx.HTTPError as exc:
+        except httpcore.ProxyError as exc:
+            return self._failed(url, 1, "proxy_error", _describe(exc))
+        except (httpcore.NetworkError, httpcore.ProtocolError) as exc:
             return self._failed(url, 1, "http_error", _describe(exc))
         try:
-            status = response.status_code
-            if status != 200:
-                _drain(response, deadline)
-            if 300 <= status < 400 and status != 304 and "location" in response.headers:
-                raise _Redirect(response.headers["location"], status)
-            resp_headers = {k.lower(): v for k, v in response.headers.items()}
-            if status in RETRY_STATUS:
-                raise _Retryable(
-                    Fetched(
-                        url,
-                        status=status,
-                        kind=f"http_{status}",
-                        error=f"HTTP {status} {response.reason_phrase}".strip(),
-                    ),
-                    response.headers.get("retry-after"),
-                )
-            if status != 200:
-                return Fetched(
-                    url,
-                    status=status,
-                    kind=f"http_{status}",
-                    error=f"HTTP {status} {response.reason_phrase}".strip(),
-                    final_url=redact(str(response.url)),
-                    headers=resp_headers,
-                )
-            declared = response.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > limit:
-                return Fetched(
-                    url,
-                    status=status,
-                    kind="too_large",
-                    error=f"{int(declared):,} bytes declared, limit {limit:,}",
-                )
-            chunks: list[bytes] = []
-            size = 0
-            try:
-                for chunk in response.iter_bytes():
-                    chunks.append(chunk)
-                    size += len(chunk)
-                    if size > limit:
-                        return Fetched(
-                            url, status=status, kind="too_large", error=f"more than {limit:,} bytes"
-                        )
-                    if time.monotonic() > deadline:
-                        raise TimeoutError
-            except httpx.TimeoutException:
-                raise TimeoutError from None
-            except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
-                raise _Retryable(
-                    Fetched(url, status=status, kind="incomplete", error=redact(_describe(exc)))
-                ) from None
-            except httpx.DecodingError as exc:
-                return Fetched(url, status=status, kind="http_error", error=redact(_describe(exc)))
-            return Fetched(
-                url,
-                status=status,
-                body=b"".join(chunks),
-                final_url=redact(str(response.url)),
-                headers=resp_headers,
-            )
+            return self._read(url, parsed, response, limit, deadline)
         finally:
             response.close()
 
+    def _request_headers(
+        self, url: httpx.URL, extra: dict[str, str] | None
+    ) -> list[tuple[bytes, bytes]]:
+        listed = [(b"Host", url.netloc), *self._headers]
+        if extra:
+            listed.extend(_header_list(extra))
+        if url.userinfo:  # as httpx does: credentials in the URL are sent as Basic auth
+            pair = f"{url.username}:{url.password}".encode()
+            listed.append((b"Authorization", b"Basic " + base64.b64encode(pair)))
+        return listed
 
-def _drain(response: httpx.Response, deadline: float) -> None:
+    def _read(
+        self,
+        url: str,
+        parsed: httpx.URL,
+        response: httpcore.Response,
+        limit: int,
+        deadline: float,
+    ) -> Fetched:
+        import httpcore
+
+        status = response.status
+        resp_headers = header_dict(response.headers)
+        if status != 200:
+            _drain(response, resp_headers, deadline)
+        if 300 <= status < 400 and status != 304 and "location" in resp_headers:
+            raise _Redirect(resp_headers["location"], status)
+        reason = response.extensions.get("reason_phrase", b"").decode("latin-1")
+        error = f"HTTP {status} {reason}".strip()
+        if status in RETRY_STATUS:
+            raise _Retryable(
+                Fetched(url, status=status, kind=f"http_{status}", error=error),
+                resp_headers.get("retry-after"),
+            )
+        final = redact(str(parsed))
+        if status != 200:
+            return Fetched(
+                url,
+                status=status,
+                kind=f"http_{status}",
+                error=error,
+                final_url=final,
+                headers=resp_headers,
+            )
+        declared = resp_headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            return Fetched(
+                url,
+                status=status,
+                kind="too_large",
+                error=f"{int(declared):,} bytes declared, limit {limit:,}",
+            )
+        encoding = resp_headers.get("content-encoding", "").strip().lower()
+        decoder = BodyDecoder(encoding) if decodable(encoding) else None
+        if decoder is None and encoding not in ("", "identity"):
+            return Fetched(
+                url, status=status, kind="http_error", error=f"unknown Content-Encoding {encoding}"
+            )
+        chunks: list[bytes] = []
+        size = 0
+        too_large = Fetched(
+            url, status=status, kind="too_large", error=f"more than {limit:,} bytes"
+        )
+        try:
+            for chunk in response.iter_stream():
+                if decoder is not None:
+                    decoded = decoder.feed(chunk, limit - size)
+                    if decoded is None:
+                        return too_large
+                    chunk = decoded
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > limit:
+                    return too_large
+                if time.monotonic() > deadline:
+                    raise TimeoutError
+        except httpcore.TimeoutException:
+            raise TimeoutError from None
+        except (httpcore.RemoteProtocolError, httpcore.ReadError) as exc:
+            raise _Retryable(
+                Fetched(url, status=status, kind="incomplete", error=redact(_describe(exc)))
+            ) from None
+        except zlib.error as exc:
+            return Fetched(
+                url, status=status, kind="http_error", error=f"bad {encoding} body: {exc}"
+            )
+        if decoder is not None and not decoder.end():
+            raise _Retryable(
+                Fetched(url, status=status, kind="incomplete", error=f"{encoding} body cut short")
+            )
+        return Fetched(
+            url,
+            status=status,
+            body=b"".join(chunks),
+            final_url=final,
+            headers=resp_headers,
+        )
+
+
+def _header_list(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    listed = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    if not any(k.lower() == b"accept-encoding" for k, _ in listed):
+        listed.append((b"Accept-Encoding", ACCEPT_ENCODING))
+    return listed
+
+
+def _drain(response: httpcore.Response, headers: dict[str, str], deadline: float) -> None:
     """Read a small error or redirect body, so its connection can be used again (a new
     one costs both ends far more); a large or broken one is left to be closed."""
-    import httpx
+    import httpcore
 
-    declared = response.headers.get("content-length", "")
+    declared = headers.get("content-length", "")
     if not declared.isdigit() or int(declared) > DRAIN_BYTES:
         return
-    with contextlib.suppress(httpx.HTTPError):
-        for _ in response.iter_raw():
+    with contextlib.suppress(
+        httpcore.NetworkError, httpcore.ProtocolError, httpcore.TimeoutException
+    ):
+        for _ in response.iter_stream():
             if time.monotonic() > deadline:
                 return
 

@@ -2,6 +2,7 @@
 
 Routes (GET):
   /img/NAME                 an image or a fault, by NAME (see ``ImageServer.route``)
+  http://ANY-HOST/PATH      the same, asked of it as a forward proxy (absolute-form)
   /api/text/imagenet.synset.geturls[.getmapping]?wnid=W   the lists in ``lists``
   /fall11.txt               ``fall11`` text, with an ETag (304 on If-None-Match)
   /api/download/imagenet.bbox.synset?wnid=W               a .tar.gz of one XML
@@ -12,6 +13,7 @@ once per Host header is measured.
 
 from __future__ import annotations
 
+import gzip
 import io
 import socket
 import struct
@@ -246,6 +248,12 @@ class ImageServer:
             h.close_connection = True
             h.connection.close()
             return None
+        if kind == "gzipped":  # a JPEG sent with Content-Encoding: gzip
+            body = gzip.compress(self.images["ok"])
+            return self.send(h, 200, body, "image/jpeg", {"Content-Encoding": "gzip"})
+        if kind == "gzipbomb":  # small on the wire, far over any bound once decoded
+            body = gzip.compress(b"\xff\xd8\xff" + b"\0" * 5_000_000)
+            return self.send(h, 200, body, "image/jpeg", {"Content-Encoding": "gzip"})
         if kind == "big":
             return self.send(h, 200, self.big, "image/jpeg")
         if kind == "bignolength":  # no Content-Length: the bound must hold while streaming

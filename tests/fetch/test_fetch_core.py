@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Generator
 from pathlib import Path
 from typing import cast
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
-from imagenet_cli.download import DownloadOptions
+from imagenet_cli.download import Downloader, DownloadOptions
 from imagenet_cli.fetch import FetchOptions, FetchResult, Manifest, fetch
-from imagenet_cli.images import ImageOptions
+from imagenet_cli.images import ImageOptions, check_image
 from imagenet_cli.sources import ImageRef
 
 from .conftest import FISH
@@ -34,6 +35,8 @@ CASES = {
     "truncated/a.jpg": "corrupt",
     "small/a.jpg": "too_small",
     "big/a.jpg": "too_large",
+    "gzipped/a.jpg": "ok",
+    "gzipbomb/a.jpg": "too_large",
     "bignolength/a.jpg": "too_large",
     "slow/a.jpg": "timeout",
     "short/a.jpg": "incomplete",
@@ -89,6 +92,9 @@ def test_every_status(server: ImageServer, tmp_path: Path) -> None:
     assert by_id[f"{FISH}_2"]["path"].endswith(".jpg")
     with Image.open(out / by_id[f"{FISH}_3"]["path"]) as im:
         assert im.mode == "RGB" and im.format == "JPEG"
+    # a gzip-encoded body is written as the image it encodes
+    gz = by_id[f"{FISH}_{list(CASES).index('gzipped/a.jpg') + 1}"]
+    assert (out / gz["path"]).read_bytes() == server.images["ok"]
     # nothing partial anywhere
     assert not [p for p in out.rglob("*") if p.name.endswith(".part")]
 
@@ -256,3 +262,59 @@ def test_short_file_under_an_ok_row_is_redone(server: ImageServer, tmp_path: Pat
     path.write_bytes(whole[: len(whole) // 2])
     again = list(fetch(items, options(out)))
     assert [r.status for r in again] == ["ok"] and path.read_bytes() == whole
+
+
+def test_requests_go_through_the_environments_proxy(
+    server: ImageServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The fixture server answers absolute-form requests, as a forward proxy does: a
+    # host that does not exist is reached only if the request went through it.
+    monkeypatch.setenv("HTTP_PROXY", f"http://user:pw@127.0.0.1:{server.port}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with Downloader(DownloadOptions(retries=0, timeout=5)) as dl:
+        got = dl.get("http://images.example.invalid/img/ok/a.jpg")
+    assert got.ok and got.body == server.images["ok"]
+    assert server.requests[-1][0] == "http://images.example.invalid/img/ok/a.jpg"
+
+
+def test_no_proxy_hosts_are_reached_directly(
+    server: ImageServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+    with Downloader(DownloadOptions(retries=0, timeout=5)) as dl:
+        got = dl.get(server.url("/img/ok/a.jpg"))
+    assert got.ok
+    assert server.requests[-1][0] == "/img/ok/a.jpg"
+
+
+def test_an_unusable_proxy_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "ftp://secret:hunter2@proxy.example.invalid:21")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with Downloader(DownloadOptions(retries=0, timeout=5)) as dl:
+        got = dl.get("http://images.example.invalid/a.jpg")
+    assert got.kind == "proxy_error" and "ftp" in got.error
+    assert "hunter2" not in got.error and "proxy.example" not in got.error
+
+
+def _photo(size: tuple[int, int], grey: bool) -> bytes:
+    if grey:
+        im = Image.new("RGB", size, (240, 240, 240))
+        ImageDraw.Draw(im).text((size[0] // 3, size[1] // 2), "unavailable", fill=(150, 150, 150))
+    else:
+        im = Image.linear_gradient("L").resize(size).convert("RGB")
+        ImageDraw.Draw(im).ellipse((20, 20, size[0] // 2, size[1] // 2), fill=(200, 30, 40))
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("size", [(500, 374), (240, 180), (1024, 768)])
+def test_placeholder_sizes_are_looked_at(size: tuple[int, int]) -> None:
+    opts = ImageOptions()
+    assert check_image(_photo(size, grey=True), opts).status == "placeholder"
+    assert check_image(_photo(size, grey=False), opts).status == "ok"
+    # The same flat grey at a size Flickr never serves is somebody's photo.
+    assert check_image(_photo((501, 374), grey=True), opts).status == "ok"
