@@ -26,7 +26,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -75,7 +75,9 @@ class FetchResult:
         return self.status == "ok"
 
     def row(self) -> dict[str, Any]:
-        return asdict(self)
+        # Not dataclasses.asdict: it deep-copies every field, and the manifest writes
+        # a row per URL.
+        return {name: getattr(self, name) for name in MANIFEST_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -224,7 +226,8 @@ class Manifest:
                     rows[(str(row["wnid"]), str(row["image_id"]))] = row
         return rows
 
-    def append(self, result: FetchResult) -> None:
+    def append(self, result: FetchResult, *, flush: bool = True) -> None:
+        """Add a row; with ``flush=False`` it may wait in the buffer for :meth:`flush`."""
         if self._fh is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fresh = not self.path.exists() or self.path.stat().st_size == 0
@@ -238,7 +241,12 @@ class Manifest:
             self._writer.writerow(["" if row[k] is None else row[k] for k in MANIFEST_FIELDS])
         else:
             self._fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        self._fh.flush()
+        if flush:
+            self._fh.flush()
+
+    def flush(self) -> None:
+        if self._fh is not None:
+            self._fh.flush()
 
     def close(self) -> None:
         if self._fh is not None:
@@ -631,9 +639,12 @@ def _drive(
                 buffer[i] = item
             while nxt in buffer:
                 done = buffer.pop(nxt)
-                manifest.append(done)
+                manifest.append(done, flush=False)
                 nxt += 1
                 yield done
+            # One write per batch, not per row: a kill -9 loses at most this batch's
+            # rows, whose files the next run fetches again.
+            manifest.flush()
     finally:
         workers.close()
 

@@ -235,7 +235,7 @@ def _drive(
         ) as found:
             for results in found:
                 for result in results:
-                    manifest.append(result)
+                    manifest.append(result, flush=False)
                     if result.ok:
                         ok += 1
                     else:
@@ -243,6 +243,7 @@ def _drive(
                     if progress:
                         progress(1, None, f"ok {ok}  failed {failed}")
                     yield result
+                manifest.flush()  # one write per batch (see fetch._drive)
     finally:
         _close_semaphores(cluster, limits)
 
