@@ -321,6 +321,8 @@ ITEMS_PER_PROCESS = 16
 # Item numbers a worker process claims at a time (see ItemCounter).
 CLAIM = 8
 # Seconds a stopped run waits for requests in flight before leaving them.
+# Seconds a worker process gathers results before it sends them to the parent.
+SEND_EVERY = 0.02
 CANCEL_GRACE = 2.0
 
 _Post = Callable[[int, FetchResult], None]
@@ -459,6 +461,9 @@ def _process_main(
         done = False
         while not done:
             batch = [posted.get()]
+            # Let results gather: woken for each one, this thread and the parent would
+            # trade the interpreter lock with the downloading threads at every result.
+            time.sleep(SEND_EVERY)
             with contextlib.suppress(queue.Empty):
                 while len(batch) < 256:
                     batch.append(posted.get_nowait())
