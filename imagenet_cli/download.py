@@ -241,7 +241,9 @@ class Downloader:
         self.options = options
         self.limiter: HostLimiter = limiter or LocalHostLimiter(options.per_host)
         self.stop_flag: StopFlag = stop if stop is not None else threading.Event()
-        self._headers = _header_list({"User-Agent": USER_AGENT, **(headers or {})})
+        self._base_headers = {"user-agent": USER_AGENT, "accept-encoding": ACCEPT_ENCODING}
+        self._base_headers.update((k.lower(), v) for k, v in (headers or {}).items())
+        self._headers = _header_list(self._base_headers)
         self._proxies = EnvProxies()
         self._global = _Tokens(max(1, options.concurrency))
         self._ssl: Any = None
@@ -364,6 +366,8 @@ class Downloader:
         deadline = time.monotonic() + t
         try:
             parsed = httpx.URL(url)
+            if parsed.scheme not in ("http", "https") or not parsed.host:
+                return self._failed(url, 1, "invalid_url", "not an http:// or https:// URL")
             request = httpcore.Request(
                 b"GET",
                 request_target(parsed),
@@ -375,8 +379,6 @@ class Downloader:
             return self._failed(url, 1, "proxy_error", str(exc))
         except (httpx.InvalidURL, httpcore.UnsupportedProtocol, ValueError, TypeError) as exc:
             return self._failed(url, 1, "invalid_url", str(exc) or "not a valid URL")
-        if parsed.scheme not in ("http", "https") or not parsed.host:
-            return self._failed(url, 1, "invalid_url", "not an http:// or https:// URL")
         try:
             response = pool.handle_request(request)
         except httpcore.UnsupportedProtocol as exc:
@@ -399,9 +401,11 @@ class Downloader:
     def _request_headers(
         self, url: httpx.URL, extra: dict[str, str] | None
     ) -> list[tuple[bytes, bytes]]:
-        listed = [(b"Host", url.netloc), *self._headers]
-        if extra:
-            listed.extend(_header_list(extra))
+        if extra:  # a request's own headers replace the Downloader's of the same name
+            merged = {**self._base_headers, **{k.lower(): v for k, v in extra.items()}}
+            listed = [(b"Host", url.netloc), *_header_list(merged)]
+        else:
+            listed = [(b"Host", url.netloc), *self._headers]
         if url.userinfo:  # as httpx does: credentials in the URL are sent as Basic auth
             pair = f"{url.username}:{url.password}".encode()
             listed.append((b"Authorization", b"Basic " + base64.b64encode(pair)))
@@ -456,20 +460,18 @@ class Downloader:
             )
         chunks: list[bytes] = []
         size = 0
-        too_large = Fetched(
-            url, status=status, kind="too_large", error=f"more than {limit:,} bytes"
-        )
         try:
             for chunk in response.iter_stream():
                 if decoder is not None:
                     decoded = decoder.feed(chunk, limit - size)
                     if decoded is None:
-                        return too_large
+                        size = limit + 1
+                        break
                     chunk = decoded
                 chunks.append(chunk)
                 size += len(chunk)
                 if size > limit:
-                    return too_large
+                    break
                 if time.monotonic() > deadline:
                     raise TimeoutError
         except httpcore.TimeoutException:
@@ -482,6 +484,8 @@ class Downloader:
             return Fetched(
                 url, status=status, kind="http_error", error=f"bad {encoding} body: {exc}"
             )
+        if size > limit:
+            return Fetched(url, status=status, kind="too_large", error=f"more than {limit:,} bytes")
         if decoder is not None and not decoder.end():
             raise _Retryable(
                 Fetched(url, status=status, kind="incomplete", error=f"{encoding} body cut short")
@@ -496,10 +500,7 @@ class Downloader:
 
 
 def _header_list(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
-    listed = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
-    if not any(k.lower() == b"accept-encoding" for k, _ in listed):
-        listed.append((b"Accept-Encoding", ACCEPT_ENCODING))
-    return listed
+    return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
 
 
 def _drain(response: httpcore.Response, headers: dict[str, str], deadline: float) -> None:

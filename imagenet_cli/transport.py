@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import httpcore
     import httpx
 
-ACCEPT_ENCODING = b"gzip, deflate"
+ACCEPT_ENCODING = "gzip, deflate"
 # Hosts remembered per Downloader for their proxy decision: enough for any run's
 # working set, bounded for a list that spans millions of hosts.
 _PROXY_CACHE = 65536

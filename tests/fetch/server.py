@@ -74,6 +74,7 @@ class ImageServer:
         self.inflight: Counter[str] = Counter()
         self.max_inflight: Counter[str] = Counter()
         self.lock = threading.Lock()
+        self.last_headers: list[tuple[str, str]] = []
         self.lists: dict[str, list[tuple[str, str]]] = {}
         self.no_mapping: set[str] = set()
         self.fall11 = b""
@@ -107,6 +108,7 @@ class ImageServer:
                 host = self.headers.get("Host", "")
                 with owner.lock:
                     owner.requests.append((self.path, host))
+                    owner.last_headers = list(self.headers.items())
                     owner.inflight[host] += 1
                     owner.max_inflight[host] = max(owner.max_inflight[host], owner.inflight[host])
                 # A request counts as in flight from its arrival until its response

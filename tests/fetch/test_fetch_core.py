@@ -318,3 +318,13 @@ def test_placeholder_sizes_are_looked_at(size: tuple[int, int]) -> None:
     assert check_image(_photo(size, grey=False), opts).status == "ok"
     # The same flat grey at a size Flickr never serves is somebody's photo.
     assert check_image(_photo((501, 374), grey=True), opts).status == "ok"
+
+
+def test_a_requests_own_headers_replace_the_defaults(server: ImageServer) -> None:
+    with Downloader(DownloadOptions(retries=0, timeout=5)) as dl:
+        got = dl.get(server.url("/img/ok/a.jpg"), headers={"user-agent": "probe/1"})
+    assert got.ok
+    names = [k.lower() for k, _ in server.last_headers]
+    assert sorted(names) == sorted(set(names))  # no header sent twice
+    sent = {k.lower(): v for k, v in server.last_headers}
+    assert sent["user-agent"] == "probe/1" and sent["accept-encoding"] == "gzip, deflate"
