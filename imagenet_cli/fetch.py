@@ -320,9 +320,9 @@ def clean_partials(out: Path, wnids: Iterable[str]) -> int:
 ITEMS_PER_PROCESS = 16
 # Item numbers a worker process claims at a time (see ItemCounter).
 CLAIM = 8
-# Seconds a stopped run waits for requests in flight before leaving them.
 # Seconds a worker process gathers results before it sends them to the parent.
 SEND_EVERY = 0.02
+# Seconds a stopped run waits for requests in flight before leaving them.
 CANCEL_GRACE = 2.0
 
 _Post = Callable[[int, FetchResult], None]
