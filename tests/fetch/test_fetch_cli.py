@@ -367,6 +367,49 @@ def test_ctrl_c_exits_130_and_the_rerun_finishes(
     assert not [p for p in out.rglob("*") if p.name.endswith(".part")]
 
 
+def test_kill_9_then_the_same_command_gives_what_one_run_gives(
+    base_env: ImageServer, tmp_path: Path, accepted: object
+) -> None:
+    import signal
+    import time
+
+    base_env.lists[FISH] = [(f"{FISH}_{i}", base_env.url(f"/img/seq/{i}.jpg")) for i in range(64)]
+
+    def cmd(out: Path) -> list[str]:
+        return [IMAGENET, "fetch", "--wnid", FISH, "--out", str(out), "--concurrency", "4"]
+
+    whole = tmp_path / "whole"
+    subprocess.run(cmd(whole), capture_output=True, timeout=120, check=True)
+
+    base_env.latency = 0.05
+    out = tmp_path / "out"
+    # Its own session, so that kill -9 of the group also takes its worker processes.
+    proc = subprocess.Popen(
+        cmd(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    manifest = out / "manifest.jsonl"
+    for _ in range(1000):
+        if len(list(out.glob(f"{FISH}/*.jpg"))) >= 8:
+            break
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert manifest.read_text().count("\n") < 64  # stopped in the middle
+    base_env.latency = 0.0
+    subprocess.run(cmd(out), capture_output=True, timeout=120, check=True)
+
+    def files(root: Path) -> dict[str, bytes]:
+        return {
+            str(p.relative_to(root)): p.read_bytes()
+            for p in root.rglob("*")
+            if p.is_file() and p.name != "manifest.jsonl" and not p.name.startswith(".")
+        }
+
+    assert files(out) == files(whole)
+    assert not [p for p in out.rglob("*") if p.name.endswith(".part")]
+    assert manifest.read_text() == (whole / "manifest.jsonl").read_text()
+
+
 def test_fast_path_runs_fetch_as_typer_does(
     base_env: ImageServer, accepted: object, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
