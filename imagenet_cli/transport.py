@@ -11,7 +11,6 @@ gzip/deflate bodies are decoded, bounded like any other body.
 
 from __future__ import annotations
 
-import urllib.request
 import zlib
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
@@ -36,6 +35,8 @@ class EnvProxies:
     """Which proxy, if any, a URL goes through, as the environment says (read once)."""
 
     def __init__(self, proxies: dict[str, str] | None = None) -> None:
+        import urllib.request  # here: it pulls in http.client and email (20 ms a start)
+
         found = urllib.request.getproxies() if proxies is None else proxies
         self._proxies = {k.lower(): v for k, v in found.items() if v}
         self._cache: dict[tuple[str, str], str | None] = {}
@@ -48,6 +49,8 @@ class EnvProxies:
             return self._cache[key]
         except KeyError:
             pass
+        import urllib.request
+
         proxy = self._proxies.get(url.scheme) or self._proxies.get("all")
         # Public in urllib.request since Python 2, though typeshed leaves it out.
         bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]

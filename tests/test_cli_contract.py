@@ -109,6 +109,18 @@ def test_startup_imports_no_heavy_module() -> None:
     assert out.stdout.strip() == ""
 
 
+def test_fetch_imports_its_network_stack_only_when_it_downloads() -> None:
+    # `fetch --urls-only --offline` answers from the cache: it must not pay for
+    # httpx, httpcore, Pillow or urllib.request (which pulls in http.client and email).
+    code = (
+        "import sys, imagenet_cli.fetch, imagenet_cli.download, imagenet_cli.transport\n"
+        "heavy = ('httpx', 'httpcore', 'PIL', 'urllib.request', 'http.client')\n"
+        "print(','.join(m for m in heavy if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
 def _imagenet() -> list[str]:
     exe = shutil.which("imagenet", path=str(Path(sys.executable).parent))
     return [exe] if exe else [sys.executable, "-m", "imagenet_cli"]
