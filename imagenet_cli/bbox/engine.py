@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, NamedTuple, cast
 from ..drivers import failure_reason, map_batches
 from ..drivers import worker_count as worker_count
 from .inputs import FolderReader, Item, Items, read_bounded
-from .parse import MAX_BYTES, XmlError, parse, plain_row
+from .parse import MAX_BYTES, XmlError, parse, plain_rows
 from .records import Annotation, BadFile, Result
 from .repair import normalized, repair
 from .writers import format_chunk
@@ -120,8 +120,8 @@ def format_batch(batch: ChunkBatch) -> Chunk:
     """:func:`parse_item` over one batch, filtered and formatted as its writer
     would (:func:`~.writers.format_chunk`): the batch function of streaming formats.
 
-    For csv/tsv with the default options, a file with one object and nothing to
-    repair becomes its row in one step (:func:`~.parse.plain_row`); the text is the
+    For csv/tsv with the default options, a file with nothing to repair becomes
+    its rows in one step (:func:`~.parse.plain_rows`); the text is the
     same either way."""
     opts, spec, items = batch
     allowed = spec.allowed
@@ -155,10 +155,10 @@ def format_batch(batch: ChunkBatch) -> Chunk:
     texts: list[str] = []
     images = boxes = 0
     for part in parts:
-        if type(part) is str:  # one image, one box
+        if type(part) is str:  # one image, a row per box
             texts.append(part)
             images += 1
-            boxes += 1
+            boxes += part.count("\n")
         else:
             anns = cast(list[Annotation], part)
             text, n = format_chunk(spec.fmt, anns, spec.keep_empty)
@@ -187,11 +187,11 @@ def _plain(
             data = reader.read(item.path, opts.max_bytes)
         except (ValueError, OSError):
             return None, item  # parse_item reads it again and says what is wrong
-        row = plain_row(data, item.source, sep)
+        row = plain_rows(data, item.source, sep)
         return row, (item if row is not None else item._replace(data=data))
     if len(data) > opts.max_bytes:
         return None, item
-    return plain_row(data, item.source, sep), item
+    return plain_rows(data, item.source, sep), item
 
 
 def plan(items: Iterable[Item], opts: ParseOptions, files: int = BATCH_FILES) -> Iterator[Batch]:

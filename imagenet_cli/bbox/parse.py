@@ -42,10 +42,13 @@ class XmlError(Exception):
 
 # The patterns work on text decoded as Latin-1 (never fails, one char per byte);
 # their text class admits ASCII only, so what they accept is also valid UTF-8.
-_WS = r"[ \t\r\n]*"
+# Quantifiers are possessive (each class is always followed by a character outside
+# it, so nothing they could give back would help): a file that does not fit fails at
+# once instead of backtracking through every optional element.
+_WS = r"[ \t\r\n]*+"
 # Text: printable ASCII, tab and LF, but never '<', '&' or ']' (so no markup, no
 # entity, no ']]>') and no CR (which XML would normalise).
-_TEXT = r"[\t\n\x20-\x25\x27-\x3b\x3d-\x5c\x5e-\x7e]*"
+_TEXT = r"[\t\n\x20-\x25\x27-\x3b\x3d-\x5c\x5e-\x7e]*+"
 
 
 def _leaf(tag: str, capture: bool = True) -> str:
@@ -176,42 +179,67 @@ def _fast(data: bytes, source: str) -> Annotation | None:
 
 
 _ONE_RE = re.compile(_HEAD_RE.pattern + _OBJECT + f"</annotation>{_WS}\\Z")
+_FIRST_RE = re.compile(_HEAD_RE.pattern + _OBJECT)
 
 
-def plain_row(data: bytes, source: str, sep: str) -> str | None:
-    """The csv (``sep`` ",") or tsv ("\\t") row of a file in the plain layout with a
-    single object and nothing to repair, quote or look up, exactly as :func:`parse`,
-    :func:`~.repair.repair` and the csv writer would give it; None for any other
-    file, which then takes that route. Most of ImageNet's files are such, and one
-    match straight to text skips building their records."""
-    m = _ONE_RE.match(data.decode("latin-1"))
+def plain_rows(data: bytes, source: str, sep: str) -> str | None:
+    """The csv (``sep`` ",") or tsv ("\\t") rows of a file in the plain layout with
+    nothing to repair, quote or look up, exactly as :func:`parse`,
+    :func:`~.repair.repair` and the csv writer would give them; None for any other
+    file, which then takes that route. Most of ImageNet's files are such, and
+    matching straight to text skips building their records."""
+    text = data.decode("latin-1")
+    one = _ONE_RE.match(text)  # one object, as in most files: one match
+    m = one or _FIRST_RE.match(text)
     if m is None:
         return None
-    folder, image, width, height, depth, name, pose, trunc, diff, x0, y0, x1, y1 = m.groups("")
-    image, name = image.strip(), name.strip()
-    trunc, diff = trunc.strip(), diff.strip()
-    if not image or "%" in image or not name:
+    groups = m.groups("")
+    objects: list[tuple[str, ...]] = [groups[5:]]
+    if one is None:
+        pos = m.end()
+        match_object = _OBJECT_RE.match
+        while (o := match_object(text, pos)) is not None:
+            objects.append(o.groups(""))
+            pos = o.end()
+        if _TAIL_RE.match(text, pos) is None:
+            return None  # not the whole document
+    folder, image, width, height, depth = groups[:5]
+    image = image.strip()
+    if not image or "%" in image:
         return None
     try:
-        w, h, a, b, c, d = int(width), int(height), int(x0), int(y0), int(x1), int(y1)
-        t = int(trunc) if trunc else ""
-        f = int(diff) if diff else ""
+        w, h = int(width), int(height)
     except ValueError:
         return None
-    if not (0 <= a <= c <= w and 0 <= b <= d <= h and w > 0 and h > 0):
+    if w <= 0 or h <= 0:
         return None
     depth = depth.strip()
     if not (depth.isdigit() and depth[0] != "0"):  # else as _size() reads it
         size = _size(depth)
         depth = "" if size is None else str(size)
     s = sep
-    row = (
-        f"{image}{s}{folder.strip()}{s}{name}{s}{a}{s}{b}{s}{c}{s}{d}{s}{w}{s}{h}{s}"
-        f"{depth}{s}{t}{s}{f}{s}{pose.strip()}{s}{source}"
-    )
-    if row.count(sep) != 13 or '"' in row or "\n" in row or "\r" in row:
-        return None  # a field needs quoting
-    return row + "\n"
+    folder = folder.strip()
+    out = ""
+    for name, pose, trunc, diff, x0, y0, x1, y1 in objects:
+        name, trunc, diff = name.strip(), trunc.strip(), diff.strip()
+        if not name:
+            return None
+        try:
+            a, b, c, d = int(x0), int(y0), int(x1), int(y1)
+            t = int(trunc) if trunc else ""
+            f = int(diff) if diff else ""
+        except ValueError:
+            return None
+        if not (0 <= a <= c <= w and 0 <= b <= d <= h):
+            return None
+        row = (
+            f"{image}{s}{folder}{s}{name}{s}{a}{s}{b}{s}{c}{s}{d}{s}{w}{s}{h}{s}"
+            f"{depth}{s}{t}{s}{f}{s}{pose.strip()}{s}{source}"
+        )
+        if row.count(sep) != 13 or '"' in row or "\n" in row or "\r" in row:
+            return None  # a field needs quoting
+        out += row + "\n"
+    return out
 
 
 # ---------------------------------------------------------------- shared helpers

@@ -152,7 +152,7 @@ def _doc(draw: st.DrawFn) -> bytes:
             + leaf("depth", pick("3", st.none() | _number))
             + "\t</size>\n"
         )
-    for _ in range(draw(st.sampled_from([1, 1, 1, 0, 2]))):
+    for _ in range(draw(st.sampled_from([1, 1, 1, 0, 2, 3]))):
         x0, y0 = pick("10", _number), pick("20", _number)
         x1, y1 = pick("300", _number), pick("200", _number)
         parts.append(
