@@ -72,40 +72,35 @@ def new_pool(
     """
     import httpcore
 
+    limits: dict[str, Any] = {
+        "ssl_context": ssl_context,
+        "max_connections": connections,
+        "max_keepalive_connections": connections,
+    }
     if proxy is None:
-        return httpcore.ConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=connections,
-            max_keepalive_connections=connections,
-        )
+        return httpcore.ConnectionPool(**limits)
     parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
     scheme = parts.scheme.lower()
     auth = (unquote(parts.username), unquote(parts.password or "")) if parts.username else None
     bare = f"{scheme}://{parts.netloc.rpartition('@')[2]}"
+    kinds: dict[str, Any] = {
+        "http": httpcore.HTTPProxy,
+        "https": httpcore.HTTPProxy,
+        "socks5": httpcore.SOCKSProxy,
+        "socks5h": httpcore.SOCKSProxy,
+    }
+    kind = kinds.get(scheme)
+    if kind is None:
+        raise ProxyConfigError(f"proxies of scheme {scheme!r} are not supported")
     try:
-        if scheme in ("http", "https"):
-            return httpcore.HTTPProxy(
-                proxy_url=bare,
-                proxy_auth=auth,
-                ssl_context=ssl_context,
-                max_connections=connections,
-                max_keepalive_connections=connections,
-            )
-        if scheme in ("socks5", "socks5h"):
-            return httpcore.SOCKSProxy(
-                proxy_url=bare,
-                proxy_auth=auth,
-                ssl_context=ssl_context,
-                max_connections=connections,
-                max_keepalive_connections=connections,
-            )
+        pool: httpcore.ConnectionPool = kind(proxy_url=bare, proxy_auth=auth, **limits)
     except RuntimeError as exc:  # SOCKS without the socksio package
         raise ProxyConfigError(
             "a SOCKS proxy is set in the environment; it needs: pip install socksio"
         ) from exc
     except (ValueError, httpcore.UnsupportedProtocol) as exc:
         raise ProxyConfigError(f"the {scheme} proxy set in the environment is malformed") from exc
-    raise ProxyConfigError(f"proxies of scheme {scheme!r} are not supported")
+    return pool
 
 
 def request_target(url: httpx.URL) -> httpcore.URL:

@@ -87,38 +87,33 @@ def test_fast_path_leaves_the_rest_to_typer(args: list[str]) -> None:
     assert fastpath.try_run(args) is None
 
 
-def test_core_imports_neither_typer_nor_rich() -> None:
-    code = (
-        "import sys, imagenet_cli.hierarchy, imagenet_cli.releases, imagenet_cli.cache, "
-        "imagenet_cli.config, imagenet_cli.ids, imagenet_cli.synset_index\n"
-        "heavy = ('typer', 'rich', 'click', 'httpx', 'PIL', 'lxml', 'nltk')\n"
-        "bad = [m for m in heavy if m in sys.modules]\n"
-        "print(','.join(bad))"
-    )
+def _loaded_after(statement: str, heavy: tuple[str, ...]) -> list[str]:
+    """Which of ``heavy`` a fresh interpreter has loaded after ``statement``."""
+    code = f"import sys\n{statement}\nprint(','.join(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+    return [m for m in out.stdout.strip().split(",") if m]
+
+
+def test_core_imports_neither_typer_nor_rich() -> None:
+    core = (
+        "import imagenet_cli.hierarchy, imagenet_cli.releases, imagenet_cli.cache, "
+        "imagenet_cli.config, imagenet_cli.ids, imagenet_cli.synset_index"
+    )
+    heavy = ("typer", "rich", "click", "httpx", "PIL", "lxml", "nltk")
+    assert _loaded_after(core, heavy) == []
 
 
 def test_startup_imports_no_heavy_module() -> None:
-    code = (
-        "import sys\nfrom imagenet_cli.cli.app import app\n"
-        "bad = [m for m in ('httpx', 'PIL', 'lxml', 'nltk', 'dask', 'numpy') if m in sys.modules]\n"
-        "print(','.join(bad))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+    heavy = ("httpx", "PIL", "lxml", "nltk", "dask", "numpy")
+    assert _loaded_after("from imagenet_cli.cli.app import app", heavy) == []
 
 
 def test_fetch_imports_its_network_stack_only_when_it_downloads() -> None:
     # `fetch --urls-only --offline` answers from the cache: it must not pay for
     # httpx, httpcore, Pillow or urllib.request (which pulls in http.client and email).
-    code = (
-        "import sys, imagenet_cli.fetch, imagenet_cli.download, imagenet_cli.transport\n"
-        "heavy = ('httpx', 'httpcore', 'PIL', 'urllib.request', 'http.client')\n"
-        "print(','.join(m for m in heavy if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+    modules = "import imagenet_cli.fetch, imagenet_cli.download, imagenet_cli.transport"
+    heavy = ("httpx", "httpcore", "PIL", "urllib.request", "http.client")
+    assert _loaded_after(modules, heavy) == []
 
 
 def _imagenet() -> list[str]:
