@@ -111,21 +111,10 @@ def _fast(data: bytes, source: str) -> Annotation | None:
     """The annotation when ``data`` is in the plain layout, else None. The head, each
     object and the tail are matched back to back, so together they cover the whole
     document or nothing is accepted."""
-    text = data.decode("latin-1")
-    m = _HEAD_RE.match(text)
-    if m is None:
-        return None
-    folder, filename, width, height, depth = m.groups("")
-    pos = m.end()
-    match_object = _OBJECT_RE.match
-    objects = []
-    while (o := match_object(text, pos)) is not None:
-        pos = o.end()
-        # groups(""): an absent optional element reads as an empty one; both mean
-        # "not given".
-        objects.append(o.groups(""))
-    if _TAIL_RE.match(text, pos) is None:
+    found = _plain_parts(data.decode("latin-1"))
+    if found is None:
         return None  # not the whole document: lxml says what is wrong
+    (folder, filename, width, height, depth), objects = found
     boxes: list[Box] = []
     for name, pose, trunc, diff, x0, y0, x1, y1 in objects:
         name = name.strip()
@@ -179,7 +168,29 @@ def _fast(data: bytes, source: str) -> Annotation | None:
 
 
 _ONE_RE = re.compile(_HEAD_RE.pattern + _OBJECT + f"</annotation>{_WS}\\Z")
-_FIRST_RE = re.compile(_HEAD_RE.pattern + _OBJECT)
+
+
+def _plain_parts(text: str) -> tuple[tuple[str, ...], list[tuple[str, ...]]] | None:
+    """The head's fields and each object's, when ``text`` is wholly in the plain
+    layout; else None. The head, each object and the tail are matched back to back;
+    a file with one object, as most are, in one match. ``groups("")``: an absent
+    optional element reads as an empty one; both mean "not given"."""
+    one = _ONE_RE.match(text)
+    if one is not None:
+        groups = one.groups("")
+        return groups[:5], [groups[5:]]
+    m = _HEAD_RE.match(text)
+    if m is None:
+        return None
+    pos = m.end()
+    match_object = _OBJECT_RE.match
+    objects = []
+    while (o := match_object(text, pos)) is not None:
+        objects.append(o.groups(""))
+        pos = o.end()
+    if _TAIL_RE.match(text, pos) is None:
+        return None
+    return m.groups(""), objects
 
 
 def plain_rows(data: bytes, source: str, sep: str) -> str | None:
@@ -188,22 +199,10 @@ def plain_rows(data: bytes, source: str, sep: str) -> str | None:
     :func:`~.repair.repair` and the csv writer would give them; None for any other
     file, which then takes that route. Most of ImageNet's files are such, and
     matching straight to text skips building their records."""
-    text = data.decode("latin-1")
-    one = _ONE_RE.match(text)  # one object, as in most files: one match
-    m = one or _FIRST_RE.match(text)
-    if m is None:
-        return None
-    groups = m.groups("")
-    objects: list[tuple[str, ...]] = [groups[5:]]
-    if one is None:
-        pos = m.end()
-        match_object = _OBJECT_RE.match
-        while (o := match_object(text, pos)) is not None:
-            objects.append(o.groups(""))
-            pos = o.end()
-        if _TAIL_RE.match(text, pos) is None:
-            return None  # not the whole document
-    folder, image, width, height, depth = groups[:5]
+    found = _plain_parts(data.decode("latin-1"))
+    if found is None or not found[1]:
+        return None  # not the plain layout, or no box to write
+    (folder, image, width, height, depth), objects = found
     image = image.strip()
     if not image or "%" in image:
         return None
