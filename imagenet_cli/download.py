@@ -2,10 +2,9 @@
 size and time, retried with exponential backoff and jitter.
 
 One :class:`Downloader` is shared by the threads of a process: each thread talks
-through its own httpcore connection pool (kept-alive connections, no cross-thread
-pool locking; see :mod:`.transport`), so a request costs a fraction of the CPU of
-httpx's asyncio path. Its
-:meth:`Downloader.get` blocks and is thread-safe. Redirects are followed by hand so
+through its own libcurl handle (kept-alive connections, the exchange run in C
+without the interpreter lock; see :mod:`.transport`). Its :meth:`Downloader.get`
+blocks and is thread-safe. Redirects are followed by hand so
 each hop goes through the per-host bound and a loop ends after ``max_redirects``
 hops. Retries cover connect errors, dropped connections, 5xx and 429 (whose
 ``Retry-After`` is honoured up to ``backoff_max``). The per-host bound is a
@@ -15,7 +14,6 @@ hops. Retries cover connect errors, dropped connections, 5xx and 429 (whose
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import email.utils
 import queue
@@ -25,7 +23,7 @@ import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
 from . import __version__
@@ -33,25 +31,18 @@ from .credentials import redact
 from .transport import (
     ACCEPT_ENCODING,
     BodyDecoder,
+    CurlSession,
     EnvProxies,
     ProxyConfigError,
+    Response,
+    TransportError,
     decodable,
-    header_dict,
-    new_pool,
-    request_target,
+    normalise_url,
+    proxy_url,
 )
-
-if TYPE_CHECKING:
-    import httpcore
-    import httpx
 
 USER_AGENT = f"imagenet-cli/{__version__} (+research use under ImageNet's terms of access)"
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
-# Kept-alive connections per thread's pool: a thread has one request in flight, so
-# a few cover the hosts it alternates between without growing httpcore's pool scans.
-THREAD_CONNECTIONS = 4
-# Error and redirect bodies up to this size are read, to keep the connection alive.
-DRAIN_BYTES = 65536
 # How often a blocked wait (a host slot, a backoff) looks at the stop flag.
 POLL = 0.25
 
@@ -226,8 +217,9 @@ class Downloader:
     """A thread-safe blocking HTTP client with global and per-host bounds.
 
     Use as ``with Downloader(options) as dl`` and call :meth:`get` from any number of
-    threads; each thread gets its own connection pool. ``limiter`` replaces the
-    in-process per-host bound; ``stop`` (an event) ends waits and retries early.
+    threads; each thread gets its own libcurl handle and connections. ``limiter``
+    replaces the in-process per-host bound; ``stop`` (an event) ends waits and
+    retries early.
     """
 
     def __init__(
@@ -243,12 +235,11 @@ class Downloader:
         self.stop_flag: StopFlag = stop if stop is not None else threading.Event()
         self._base_headers = {"user-agent": USER_AGENT, "accept-encoding": ACCEPT_ENCODING}
         self._base_headers.update((k.lower(), v) for k, v in (headers or {}).items())
-        self._headers = _header_list(self._base_headers)
+        self._headers = _header_lines(self._base_headers)
         self._proxies = EnvProxies()
         self._global = _Tokens(max(1, options.concurrency))
-        self._ssl: Any = None
         self._local = threading.local()
-        self._pools: list[httpcore.ConnectionPool] = []
+        self._sessions: list[CurlSession] = []
         self._lock = threading.Lock()
         self._closed = False
 
@@ -261,33 +252,21 @@ class Downloader:
     def close(self) -> None:
         """Close every thread's connections (idempotent)."""
         with self._lock:
-            pools, self._pools, self._closed = self._pools, [], True
-        for pool in pools:
+            sessions, self._sessions, self._closed = self._sessions, [], True
+        for session in sessions:
             with contextlib.suppress(Exception):
-                pool.close()
+                session.close()
 
-    def _pool(self, url: httpx.URL) -> httpcore.ConnectionPool:
-        """This thread's connection pool for ``url``: direct, or through its proxy."""
-        pools: dict[str | None, httpcore.ConnectionPool] | None = getattr(
-            self._local, "pools", None
-        )
-        if pools is None:
-            pools = self._local.pools = {}
-        proxy = self._proxies.proxy_for(url)
-        pool = pools.get(proxy)
-        if pool is None:
+    def _session(self) -> CurlSession:
+        """This thread's libcurl handle."""
+        session: CurlSession | None = getattr(self._local, "session", None)
+        if session is None:
             with self._lock:
                 if self._closed:
                     raise RuntimeError("Downloader used after close()")
-                if self._ssl is None:
-                    import httpx
-
-                    # One TLS context for all threads: each costs milliseconds (CA bundle).
-                    self._ssl = httpx.create_ssl_context(trust_env=True)
-            pool = pools[proxy] = new_pool(proxy, self._ssl, THREAD_CONNECTIONS)
-            with self._lock:
-                self._pools.append(pool)
-        return pool
+                session = self._local.session = CurlSession()
+                self._sessions.append(session)
+        return session
 
     @contextlib.contextmanager
     def _slot(self, host: str) -> Iterator[bool]:
@@ -346,10 +325,6 @@ class Downloader:
                 if attempts > opts.retries or self.stop_flag.wait(wait):
                     retry.result.url, retry.result.attempts = url, attempts
                     return retry.result
-            except TimeoutError:
-                return self._failed(
-                    url, attempts, "timeout", f"no complete answer in {opts.timeout:g} s"
-                )
 
     @staticmethod
     def _failed(
@@ -358,83 +333,55 @@ class Downloader:
         return Fetched(url, status=status, kind=kind, error=redact(error), attempts=attempts)
 
     def _once(self, url: str, headers: dict[str, str] | None, limit: int) -> Fetched:
-        import httpcore
-        import httpx
-
-        # Every read waits at most `timeout`; the deadline also ends a body that trickles.
-        t = self.options.timeout
-        deadline = time.monotonic() + t
         try:
-            parsed = httpx.URL(url)
-            if parsed.scheme not in ("http", "https") or not parsed.host:
-                return self._failed(url, 1, "invalid_url", "not an http:// or https:// URL")
-            request = httpcore.Request(
-                b"GET",
-                request_target(parsed),
-                headers=self._request_headers(parsed, headers),
-                extensions={"timeout": {"connect": t, "read": t, "write": t, "pool": t}},
-            )
-            pool = self._pool(parsed)
+            target, scheme, netloc = normalise_url(url)
+            proxy = self._proxies.proxy_for(scheme, netloc)
+            if proxy is not None:
+                proxy_url(proxy)
         except ProxyConfigError as exc:
             return self._failed(url, 1, "proxy_error", str(exc))
-        except (httpx.InvalidURL, httpcore.UnsupportedProtocol, ValueError, TypeError) as exc:
+        except ValueError as exc:
             return self._failed(url, 1, "invalid_url", str(exc) or "not a valid URL")
+        lines = self._headers
+        if headers:  # a request's own headers replace the Downloader's of the same name
+            merged = {**self._base_headers, **{k.lower(): v for k, v in headers.items()}}
+            lines = _header_lines(merged)
+        t = self.options.timeout
         try:
-            response = pool.handle_request(request)
-        except httpcore.UnsupportedProtocol as exc:
-            return self._failed(url, 1, "invalid_url", str(exc))
-        except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-            raise _Retryable(self._failed(url, 1, "connect_error", _describe(exc))) from None
-        except httpcore.TimeoutException:
-            raise TimeoutError from None
-        except (httpcore.RemoteProtocolError, httpcore.ReadError, httpcore.WriteError) as exc:
-            raise _Retryable(self._failed(url, 1, "connection_error", _describe(exc))) from None
-        except httpcore.ProxyError as exc:
-            return self._failed(url, 1, "proxy_error", _describe(exc))
-        except (httpcore.NetworkError, httpcore.ProtocolError) as exc:
-            return self._failed(url, 1, "http_error", _describe(exc))
-        try:
-            return self._read(url, parsed, response, limit, deadline)
-        finally:
-            response.close()
+            response = self._session().get(target, lines, proxy=proxy, timeout=t, limit=limit)
+        except TransportError as exc:
+            return self._failure(url, exc, t, limit)
+        return self._read(url, target, response, limit)
 
-    def _request_headers(
-        self, url: httpx.URL, extra: dict[str, str] | None
-    ) -> list[tuple[bytes, bytes]]:
-        if extra:  # a request's own headers replace the Downloader's of the same name
-            merged = {**self._base_headers, **{k.lower(): v for k, v in extra.items()}}
-            listed = [(b"Host", url.netloc), *_header_list(merged)]
-        else:
-            listed = [(b"Host", url.netloc), *self._headers]
-        if url.userinfo:  # as httpx does: credentials in the URL are sent as Basic auth
-            pair = f"{url.username}:{url.password}".encode()
-            listed.append((b"Authorization", b"Basic " + base64.b64encode(pair)))
-        return listed
+    def _failure(self, url: str, exc: TransportError, timeout: float, limit: int) -> Fetched:
+        kind, status = exc.kind, exc.status
+        if status is not None and status != 200 and kind in ("too_large", "incomplete"):
+            # An error answer whose body was cut off or too big: the status is what counts.
+            kind = f"http_{status}"
+            failed = Fetched(url, status=status, kind=kind, error=f"HTTP {status}")
+            if status in RETRY_STATUS:
+                raise _Retryable(failed)
+            return failed
+        if kind == "timeout":
+            return self._failed(url, 1, "timeout", f"no complete answer in {timeout:g} s")
+        if kind == "too_large":
+            return self._failed(url, 1, "too_large", f"more than {limit:,} bytes", status)
+        failed = self._failed(url, 1, kind, exc.message, status)
+        if kind in ("connect_error", "connection_error", "incomplete"):
+            raise _Retryable(failed)
+        return failed
 
-    def _read(
-        self,
-        url: str,
-        parsed: httpx.URL,
-        response: httpcore.Response,
-        limit: int,
-        deadline: float,
-    ) -> Fetched:
-        import httpcore
-
-        status = response.status
-        resp_headers = header_dict(response.headers)
-        if status != 200:
-            _drain(response, resp_headers, deadline)
+    def _read(self, url: str, target: str, response: Response, limit: int) -> Fetched:
+        status, resp_headers = response.status, response.headers
         if 300 <= status < 400 and status != 304 and "location" in resp_headers:
             raise _Redirect(resp_headers["location"], status)
-        reason = response.extensions.get("reason_phrase", b"").decode("latin-1")
-        error = f"HTTP {status} {reason}".strip()
+        error = f"HTTP {status} {response.reason}".strip()
         if status in RETRY_STATUS:
             raise _Retryable(
                 Fetched(url, status=status, kind=f"http_{status}", error=error),
                 resp_headers.get("retry-after"),
             )
-        final = redact(str(parsed))
+        final = redact(target)
         if status != 200:
             return Fetched(
                 url,
@@ -444,81 +391,33 @@ class Downloader:
                 final_url=final,
                 headers=resp_headers,
             )
-        declared = resp_headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            return Fetched(
-                url,
-                status=status,
-                kind="too_large",
-                error=f"{int(declared):,} bytes declared, limit {limit:,}",
-            )
+        body = response.body
         encoding = resp_headers.get("content-encoding", "").strip().lower()
-        decoder = BodyDecoder(encoding) if decodable(encoding) else None
-        if decoder is None and encoding not in ("", "identity"):
+        if decodable(encoding):
+            decoder = BodyDecoder(encoding)
+            try:
+                decoded = decoder.feed(body, limit)
+            except zlib.error as exc:
+                return Fetched(
+                    url, status=status, kind="http_error", error=f"bad {encoding} body: {exc}"
+                )
+            if decoded is None:
+                return Fetched(
+                    url, status=status, kind="too_large", error=f"more than {limit:,} bytes"
+                )
+            if not decoder.end():
+                raise _Retryable(
+                    Fetched(
+                        url, status=status, kind="incomplete", error=f"{encoding} body cut short"
+                    )
+                )
+            body = decoded
+        elif encoding not in ("", "identity"):
             return Fetched(
                 url, status=status, kind="http_error", error=f"unknown Content-Encoding {encoding}"
             )
-        chunks: list[bytes] = []
-        size = 0
-        try:
-            for chunk in response.iter_stream():
-                if decoder is not None:
-                    decoded = decoder.feed(chunk, limit - size)
-                    if decoded is None:
-                        size = limit + 1
-                        break
-                    chunk = decoded
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > limit:
-                    break
-                if time.monotonic() > deadline:
-                    raise TimeoutError
-        except httpcore.TimeoutException:
-            raise TimeoutError from None
-        except (httpcore.RemoteProtocolError, httpcore.ReadError) as exc:
-            raise _Retryable(
-                Fetched(url, status=status, kind="incomplete", error=redact(_describe(exc)))
-            ) from None
-        except zlib.error as exc:
-            return Fetched(
-                url, status=status, kind="http_error", error=f"bad {encoding} body: {exc}"
-            )
-        if size > limit:
-            return Fetched(url, status=status, kind="too_large", error=f"more than {limit:,} bytes")
-        if decoder is not None and not decoder.end():
-            raise _Retryable(
-                Fetched(url, status=status, kind="incomplete", error=f"{encoding} body cut short")
-            )
-        return Fetched(
-            url,
-            status=status,
-            body=b"".join(chunks),
-            final_url=final,
-            headers=resp_headers,
-        )
+        return Fetched(url, status=status, body=body, final_url=final, headers=resp_headers)
 
 
-def _header_list(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
-    return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
-
-
-def _drain(response: httpcore.Response, headers: dict[str, str], deadline: float) -> None:
-    """Read a small error or redirect body, so its connection can be used again (a new
-    one costs both ends far more); a large or broken one is left to be closed."""
-    import httpcore
-
-    declared = headers.get("content-length", "")
-    if not declared.isdigit() or int(declared) > DRAIN_BYTES:
-        return
-    with contextlib.suppress(
-        httpcore.NetworkError, httpcore.ProtocolError, httpcore.TimeoutException
-    ):
-        for _ in response.iter_stream():
-            if time.monotonic() > deadline:
-                return
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return redact(text.splitlines()[0])
+def _header_lines(headers: dict[str, str]) -> list[str]:
+    return [f"{k}: {v}" for k, v in headers.items()]

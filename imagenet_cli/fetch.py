@@ -427,8 +427,8 @@ class ItemCounter:
 def warm_up() -> None:
     """Import what the threads need once, up front: first imports from dozens of
     threads at once serialise on the import locks."""
-    import httpcore  # noqa: F401
-    import httpx  # noqa: F401
+    import certifi  # noqa: F401
+    import pycurl  # noqa: F401
     from PIL import Image
 
     Image.init()

@@ -110,9 +110,9 @@ def test_startup_imports_no_heavy_module() -> None:
 
 def test_fetch_imports_its_network_stack_only_when_it_downloads() -> None:
     # `fetch --urls-only --offline` answers from the cache: it must not pay for
-    # httpx, httpcore, Pillow or urllib.request (which pulls in http.client and email).
+    # httpx, pycurl, certifi, Pillow or urllib.request (which pulls in http.client and email).
     modules = "import imagenet_cli.fetch, imagenet_cli.download, imagenet_cli.transport"
-    heavy = ("httpx", "httpcore", "PIL", "urllib.request", "http.client")
+    heavy = ("httpx", "pycurl", "certifi", "PIL", "urllib.request", "http.client")
     assert _loaded_after(modules, heavy) == []
 
 

@@ -15,6 +15,7 @@ from imagenet_cli.download import Downloader, DownloadOptions
 from imagenet_cli.fetch import FetchOptions, FetchResult, Manifest, fetch
 from imagenet_cli.images import ImageOptions, check_image
 from imagenet_cli.sources import ImageRef
+from imagenet_cli.transport import normalise_url
 
 from .conftest import FISH
 from .server import ImageServer
@@ -328,3 +329,39 @@ def test_a_requests_own_headers_replace_the_defaults(server: ImageServer) -> Non
     assert sorted(names) == sorted(set(names))  # no header sent twice
     sent = {k.lower(): v for k, v in server.last_headers}
     assert sent["user-agent"] == "probe/1" and sent["accept-encoding"] == "gzip, deflate"
+
+
+@pytest.mark.parametrize(
+    ("url", "wire"),
+    [
+        ("http://example.com", "http://example.com/"),
+        ("http://example.com/a b.jpg?q=x y#part", "http://example.com/a%20b.jpg?q=x%20y"),
+        ("HTTP://Exämple.com:8080/ü.jpg", "http://xn--exmple-cua.com:8080/%C3%BC.jpg"),
+        ("http://h/%20already?x=%41&y=/", "http://h/%20already?x=%41&y=/"),
+        ("http://[::1]:80/a", "http://[::1]:80/a"),
+    ],
+)
+def test_urls_go_on_the_wire_normalised(url: str, wire: str) -> None:
+    assert normalise_url(url)[0] == wire
+
+
+@pytest.mark.parametrize("url", ["ftp://h/a.jpg", "http:///a.jpg", "http://h:99999/", "a.jpg"])
+def test_urls_that_are_not_http_are_invalid(url: str) -> None:
+    with Downloader(DownloadOptions(retries=0, timeout=5)) as dl:
+        assert dl.get(url).kind == "invalid_url"
+
+
+def test_a_path_with_spaces_reaches_the_server(server: ImageServer) -> None:
+    with Downloader(DownloadOptions(retries=0, timeout=5)) as dl:
+        got = dl.get(server.url("/img/ok/a photo.jpg"))
+    assert got.ok and server.requests[-1][0] == "/img/ok/a%20photo.jpg"
+
+
+def test_an_unreachable_proxy_is_not_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://secret:hunter2@127.0.0.1:9")  # nothing listens
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with Downloader(DownloadOptions(retries=1, timeout=5, backoff_base=0.01)) as dl:
+        got = dl.get("http://images.example.invalid/a.jpg")
+    assert got.kind == "connect_error" and got.attempts == 2 and "proxy" in got.error
+    assert "hunter2" not in got.error and "127.0.0.1" not in got.error
