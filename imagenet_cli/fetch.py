@@ -34,7 +34,7 @@ from . import cache
 from .credentials import redact
 from .download import Downloader, DownloadOptions, Fetched, SharedHostLimiter
 from .errors import ImagenetError, UsageError
-from .images import ImageOptions, check_image
+from .images import ImageOptions, check_image, load_plugins
 from .images import sha256 as sha256_hex
 from .sources import ImageRef
 
@@ -429,9 +429,8 @@ def warm_up() -> None:
     threads at once serialise on the import locks."""
     import certifi  # noqa: F401
     import pycurl  # noqa: F401
-    from PIL import Image
 
-    Image.init()
+    load_plugins()
 
 
 def _process_main(

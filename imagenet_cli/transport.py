@@ -15,6 +15,7 @@ gzip/deflate bodies are decoded here, bounded like any other body.
 from __future__ import annotations
 
 import os
+import sys
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -42,10 +43,13 @@ class EnvProxies:
     """Which proxy, if any, a URL goes through, as the environment says (read once)."""
 
     def __init__(self, proxies: dict[str, str] | None = None) -> None:
-        import urllib.request  # here: it pulls in http.client and email (20 ms a start)
+        if proxies is None and not _may_have_proxies():
+            proxies = {}
+        if proxies is None:
+            import urllib.request  # here: it pulls in http.client and email (25 ms a start)
 
-        found = urllib.request.getproxies() if proxies is None else proxies
-        self._proxies = {k.lower(): v for k, v in found.items() if v}
+            proxies = urllib.request.getproxies()
+        self._proxies = {k.lower(): v for k, v in proxies.items() if v}
         self._cache: dict[tuple[str, str], str | None] = {}
 
     def proxy_for(self, scheme: str, netloc: str) -> str | None:
@@ -67,6 +71,14 @@ class EnvProxies:
             self._cache.clear()
         self._cache[key] = proxy
         return proxy
+
+
+def _may_have_proxies() -> bool:
+    """Whether a proxy may be configured: a ``*_proxy`` variable, or a system whose
+    settings ``urllib.request.getproxies`` also reads (macOS, Windows)."""
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return any(k.lower().endswith("_proxy") and v for k, v in os.environ.items())
 
 
 def normalise_url(url: str) -> tuple[str, str, str]:
