@@ -8,7 +8,6 @@ refuses typos and values of the wrong type.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,6 +89,8 @@ def load() -> dict[str, Any]:
         return {}
     except OSError as exc:
         raise ImagenetError(f"{path}: cannot read config: {exc.strerror}") from exc
+    import tomllib  # here: most runs have no config file to parse
+
     try:
         doc = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -18,7 +18,6 @@ Layouts (``--layout``):
 from __future__ import annotations
 
 import os
-import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -309,6 +308,8 @@ def detect_layout(path: Path) -> str:
 
 
 def _tar_layout(path: Path) -> str:
+    import tarfile
+
     try:
         with tarfile.open(path, mode="r:") as tf:
             for info in tf:

@@ -20,14 +20,17 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from ..archive import unsafe_name
 from ..cache import cache_path, connect, file_lock
 from ..errors import NotFoundError, UsageError
+
+if TYPE_CHECKING:
+    import tarfile
 
 Progress = Callable[[int, int | None, str], None]
 
@@ -240,6 +243,8 @@ def _build(
     problems: list[tuple[str, str]] = []
     kind = ""
     done = 0
+    import tarfile  # here: a folder source never needs it
+
     try:
         with open(path, "rb") as fh, tarfile.open(fileobj=fh, mode="r:") as outer:
             for info in outer:
@@ -303,6 +308,8 @@ def _read_inner(
     members: list[tuple[str, str, int, int]],
     problems: list[tuple[str, str]],
 ) -> None:
+    import tarfile
+
     group = name[: -len(".tar")]
     window = _Window(fh, info.offset_data, info.size)
     try:
