@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import compileall
+import shutil
 import sys
 from pathlib import Path
 
@@ -17,3 +18,10 @@ def compile_package() -> None:
     import imagenet_cli
 
     compileall.compile_dir(str(Path(imagenet_cli.__file__).parent), quiet=1)
+
+
+def imagenet_command() -> list[str]:
+    """How a user runs the tool: the ``imagenet`` script beside this interpreter (no
+    ``runpy`` start-up), else ``python -m imagenet_cli``."""
+    exe = shutil.which("imagenet", path=str(Path(sys.executable).parent))
+    return [exe] if exe else [sys.executable, "-m", "imagenet_cli"]

@@ -37,18 +37,13 @@ import time
 import urllib.request
 from pathlib import Path
 
-from _bench import compile_package
+from _bench import compile_package, imagenet_command
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PY = sys.executable
 I2D_ROW = "img2dataset (2 procs x 64 threads)"
 OUT = "@OUT@"  # stands for the run's output folder in the commands below
-
-
-def imagenet_bin() -> list[str]:
-    exe = Path(PY).with_name("imagenet")
-    return [str(exe)] if exe.exists() else [PY, "-m", "imagenet_cli"]
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, str]:
@@ -128,7 +123,7 @@ def bench_fetch(a: argparse.Namespace, work: Path) -> None:
             NO_ALBUMENTATIONS_UPDATE="1",
             PYTHONWARNINGS="ignore",
         )
-        inet = imagenet_bin()
+        inet = imagenet_command()
         subprocess.run(
             [
                 *inet,
@@ -356,7 +351,7 @@ def bench_index(a: argparse.Namespace, work: Path) -> None:
         os.environ, IMAGENET_CACHE=str(work / "icache"), IMAGENET_CONFIG=str(work / "config")
     )
     shutil.rmtree(work / "icache", ignore_errors=True)
-    secs, _ = timed([*imagenet_bin(), "urls", "index", str(path), "-q", "-f", "json"], env)
+    secs, _ = timed([*imagenet_command(), "urls", "index", str(path), "-q", "-f", "json"], env)
     os.environ["IMAGENET_CACHE"] = env["IMAGENET_CACHE"]
     from imagenet_cli.sources import urllist
 
@@ -373,7 +368,16 @@ def bench_index(a: argparse.Namespace, work: Path) -> None:
         assert refs, w
     # The first command in this fresh cache also builds the synset index (once, about
     # 3 s: bench_synset.py reports it); the lookup is timed after it.
-    cli = [*imagenet_bin(), "fetch", "--wnid", probes[0], "--urls-only", "--offline", "-f", "tsv"]
+    cli = [
+        *imagenet_command(),
+        "fetch",
+        "--wnid",
+        probes[0],
+        "--urls-only",
+        "--offline",
+        "-f",
+        "tsv",
+    ]
     cli_env = dict(env, IMAGENET_CONFIG=str(work / "config"))
     timed(cli, cli_env)
     cli_secs = statistics.median(timed(cli, cli_env)[0] for _ in range(5))

@@ -38,7 +38,7 @@ from collections.abc import Callable
 from multiprocessing import Pool
 from pathlib import Path
 
-from _bench import compile_package
+from _bench import compile_package, imagenet_command
 
 from imagenet_cli import releases
 
@@ -236,7 +236,7 @@ def main() -> None:
     cache = a.data / "cache"
     env = {**os.environ, "IMAGENET_CACHE": str(cache), "NO_COLOR": "1"}
     py = sys.executable
-    imagenet = [py, "-m", "imagenet_cli"]
+    imagenet = imagenet_command()
     classes = sorted(os.listdir(tree))
     ten = IMAGENETTE
     # warm up: the synset index (used for class names) and the page cache

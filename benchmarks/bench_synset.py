@@ -23,18 +23,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from _bench import compile_package
+from _bench import compile_package, imagenet_command
 
 NLTK_LOOKUP = (
     "from nltk.corpus import wordnet as wn\n"
     "ss = wn.synsets('dog', 'n')\n"
     "print(ss[0].name(), ss[0].offset(), ss[0].definition())\n"
 )
-
-
-def _imagenet() -> list[str]:
-    exe = shutil.which("imagenet", path=str(Path(sys.executable).parent))
-    return [exe] if exe else [sys.executable, "-m", "imagenet_cli"]
 
 
 def _time(cmd: list[str], env: dict[str, str]) -> float:
@@ -57,7 +52,7 @@ def main() -> None:
 
     env = {**os.environ, "NLTK_DATA": args.nltk_data}
     compile_package()
-    imagenet = _imagenet()
+    imagenet = imagenet_command()
     rows: dict[str, list[str]] = {
         "python -c pass": [sys.executable, "-c", "pass"],
         "imagenet synset search dog": [*imagenet, "synset", "search", "dog"],

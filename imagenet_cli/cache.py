@@ -24,15 +24,28 @@ CACHE_ENV = "IMAGENET_CACHE"
 APP_NAME = "imagenet-cli"
 
 
+def user_dir(kind: Literal["cache", "config"]) -> Path:
+    """This tool's folder in the platform's user cache or config folder.
+
+    Where the XDG rule applies (Linux, the BSDs) it is two lines, and following it
+    here saves every command the 20 ms that importing platformdirs takes; on macOS
+    and Windows platformdirs answers.
+    """
+    if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        var = "XDG_CACHE_HOME" if kind == "cache" else "XDG_CONFIG_HOME"
+        base = os.environ.get(var, "").strip() or os.path.expanduser(f"~/.{kind}")
+        return Path(base) / APP_NAME
+    import platformdirs
+
+    if kind == "cache":
+        return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
 def cache_dir(create: bool = True) -> Path:
     """The cache folder: ``$IMAGENET_CACHE``, else the platform's user cache folder."""
     env = os.environ.get(CACHE_ENV)
-    if env:
-        path = Path(env).expanduser()
-    else:
-        import platformdirs
-
-        path = Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
+    path = Path(env).expanduser() if env else user_dir("cache")
     if create:
         try:
             path.mkdir(parents=True, exist_ok=True)
@@ -96,9 +109,13 @@ _TEMP_COUNTER = itertools.count()
 
 @functools.cache
 def _host() -> str:
-    import socket
+    if hasattr(os, "uname"):  # what gethostname() answers, without importing socket
+        name = os.uname().nodename
+    else:
+        import socket
 
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in socket.gethostname())[:40]
+        name = socket.gethostname()
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:40]
 
 
 def temp_name(path: str) -> str:

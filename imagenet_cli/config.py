@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .cache import file_lock, write_text_atomic
+from .cache import file_lock, user_dir, write_text_atomic
 from .errors import ImagenetError, NotFoundError, UsageError
 
 CONFIG_ENV = "IMAGENET_CONFIG"
@@ -64,12 +64,7 @@ KEYS: dict[str, Key] = _keys(
 def config_dir(create: bool = False) -> Path:
     """The config folder: ``$IMAGENET_CONFIG``, else the platform's user config folder."""
     env = os.environ.get(CONFIG_ENV)
-    if env:
-        path = Path(env).expanduser()
-    else:
-        import platformdirs
-
-        path = Path(platformdirs.user_config_dir("imagenet-cli", appauthor=False))
+    path = Path(env).expanduser() if env else user_dir("config")
     if create:
         path.mkdir(parents=True, exist_ok=True)
     return path

@@ -20,6 +20,23 @@ def test_cache_dir_follows_the_environment(isolated: Path) -> None:
     assert run(["cache", "path"]).stdout.strip() == str(isolated / "cache")
 
 
+@pytest.mark.parametrize("xdg", [None, "", "  ", "/srv/xdg"])
+@pytest.mark.parametrize("kind", ["cache", "config"])
+def test_user_folders_are_where_platformdirs_puts_them(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, kind: str, xdg: str | None
+) -> None:
+    import platformdirs
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    var = "XDG_CACHE_HOME" if kind == "cache" else "XDG_CONFIG_HOME"
+    if xdg is None:
+        monkeypatch.delenv(var, raising=False)
+    else:
+        monkeypatch.setenv(var, xdg)
+    find = platformdirs.user_cache_dir if kind == "cache" else platformdirs.user_config_dir
+    assert cache.user_dir(kind) == Path(find("imagenet-cli", appauthor=False))  # type: ignore[arg-type]
+
+
 def test_atomic_write_replaces_whole_or_not_at_all(tmp_path: Path) -> None:
     target = tmp_path / "a" / "file.txt"
     cache.write_text_atomic(target, "first")
