@@ -8,7 +8,8 @@ train folder, and an ILSVRC2012_img_train.tar-like tar of 200 class tars (the 20
 classes plus 180 filler classes built from the same images).
 
 Rows, each the median of --runs whole-process runs, interleaved, ratios from the
-same run:
+same run. Every run starts from the same state: synced, the previous run's output
+evicted from the page cache, and (folder cases) the source read once.
 
 - copy / hardlink of the 20 classes vs ``cp -r`` of the class folders (I/O floor);
 - --resize 160 (both cores) vs a sequential Pillow open-resize-save loop, with and
@@ -29,6 +30,7 @@ import math
 import os
 import random
 import shutil
+import stat
 import statistics
 import subprocess
 import sys
@@ -180,6 +182,34 @@ def pillow_loop(src: Path, dst: Path, size: int, draft: bool) -> None:
 # ---------------------------------------------------------------- measuring
 
 
+def drop_pages(folder: Path) -> None:
+    """Evict a finished run's files from the page cache (they were synced). Hard links
+    are left alone: they share their pages with the source."""
+    for dirpath, _, names in os.walk(folder):
+        for name in names:
+            path = os.path.join(dirpath, name)
+            try:
+                st = os.lstat(path)
+                if not stat.S_ISREG(st.st_mode) or st.st_nlink > 1:
+                    continue
+                fd = os.open(path, os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+
+
+def warm(folder: Path) -> None:
+    """Read every file under ``folder`` once, so that no run pays for a cold source."""
+    for dirpath, _, names in os.walk(folder):
+        for name in names:
+            with open(os.path.join(dirpath, name), "rb") as fh:
+                while fh.read(1 << 20):
+                    pass
+
+
 def rchar() -> int:
     """Bytes read so far by this process and its reaped children (Linux)."""
     with open("/proc/self/io") as fh:
@@ -319,9 +349,19 @@ def main() -> None:
     }
     times: dict[str, list[float]] = {k: [] for k in cases}
     reads: dict[str, list[int]] = {k: [] for k in cases}
+    previous: Path | None = None
     for run in range(a.runs):
         for i, (name, (cmd, before)) in enumerate(cases.items()):
-            t, r = timed(with_out(cmd, out_root / f"{run}-{i}"), env, before)
+            # Every run starts from the same state: nothing dirty left to write back,
+            # the last run's output out of memory (else later runs pay the kernel for
+            # reclaiming it), and, for the folder cases, the source in the page cache.
+            os.sync()
+            if previous is not None:
+                drop_pages(previous)
+            if "tar" not in name:
+                warm(tree)
+            previous = out_root / f"{run}-{i}"
+            t, r = timed(with_out(cmd, previous), env, before)
             times[name].append(t)
             reads[name].append(r)
     with tarfile.open(tar) as tf:
