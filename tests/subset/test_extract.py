@@ -415,3 +415,29 @@ def test_bbox_annotations_are_copied(tree: Tree, tmp_path: Path) -> None:
     assert "2 annotations" in res.stderr
     got = sorted(p.name for p in (dst / "bbox" / "train" / "n01440764").iterdir())
     assert got == sorted(n.rsplit(".", 1)[0] + ".xml" for n in wanted)
+
+
+def test_copy_batches_keep_to_one_folder_each() -> None:
+    # Threads creating files in one folder wait on its lock in the kernel: a batch
+    # never spans two target folders, and the jobs keep their order.
+    from types import SimpleNamespace
+    from typing import Any, cast
+
+    from imagenet_cli.subset.extract import folder_batches
+
+    def jobs(counts: dict[str, int]) -> list[Any]:
+        return [
+            SimpleNamespace(dest=f"/out/train/{w}/{w}_{i}.JPEG")
+            for w, n in counts.items()
+            for i in range(n)
+        ]
+
+    many = jobs({f"n{k:08d}": 3 + k for k in range(6)})
+    batches = list(folder_batches(cast(Any, many), workers=2))
+    assert [j for b in batches for j in b] == many
+    assert [len(b) for b in batches] == [3 + k for k in range(6)]  # a whole folder each
+    assert all(len({j.dest.rsplit("/", 1)[0] for j in b}) == 1 for b in batches)
+    # Fewer folders than two per worker: each is shared out, so no thread idles.
+    few = jobs({"n00000001": 10})
+    assert [len(b) for b in folder_batches(cast(Any, few), workers=2)] == [5, 5]
+    assert [len(b) for b in folder_batches(cast(Any, many), workers=2, cap=4)][:3] == [3, 4, 4]
