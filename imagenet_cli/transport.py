@@ -183,6 +183,7 @@ class CurlSession:
         c.setopt(pycurl.BUFFERSIZE, 1 << 19)  # fewer, larger body chunks into Python
         c.setopt(pycurl.NOPROGRESS, 1)
         c.setopt(pycurl.TCP_NODELAY, 1)
+        c.setopt(pycurl.NOPROXY, "")  # NO_PROXY is applied by EnvProxies, not twice
         cafile, capath = _ca_locations()
         if cafile:
             c.setopt(pycurl.CAINFO, cafile)
