@@ -147,9 +147,10 @@ class Response:
 class TransportError(Exception):
     """A request that got no whole answer.
 
-    ``kind`` is ``invalid_url``, ``connect_error``, ``timeout``, ``connection_error``
-    (before the answer's status), ``incomplete`` (in its body), ``too_large``,
-    ``proxy_error`` or ``http_error``; ``status`` is the answer's, when one came.
+    ``kind`` is ``invalid_url``, ``connect_error``, ``tls_error`` (a certificate that
+    does not check out), ``timeout``, ``connection_error`` (before the answer's
+    status), ``incomplete`` (in its body), ``too_large``, ``proxy_error`` or
+    ``http_error``; ``status`` is the answer's, when one came.
     """
 
     def __init__(self, kind: str, message: str, status: int | None = None) -> None:
@@ -159,7 +160,8 @@ class TransportError(Exception):
 
 # libcurl error codes (curl/curl.h) by what they mean to a download.
 _INVALID = frozenset({1, 3})  # unsupported protocol, malformed URL
-_CONNECT = frozenset({6, 7, 35, 58, 59, 60, 77, 83, 90, 91})  # resolve, connect, TLS set-up
+_CONNECT = frozenset({6, 7, 35})  # resolve, connect, TLS handshake
+_TLS = frozenset({58, 59, 60, 77, 83, 90, 91})  # certificates: retrying will not help
 _PROXY = frozenset({5, 97})  # cannot resolve the proxy, proxy handshake
 _BROKEN = frozenset({18, 52, 55, 56, 92, 95})  # cut short, nothing, send/recv failed
 _TIMEOUT = 28
@@ -249,6 +251,8 @@ class CurlSession:
             return TransportError("timeout" if connected else "connect_error", message, answered)
         if code in _CONNECT:
             return TransportError("connect_error", message)
+        if code in _TLS:
+            return TransportError("tls_error", message)
         if code == _TOO_LARGE:
             return TransportError("too_large", message, answered)
         if code in _BROKEN:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import gzip
 import io
 import socket
+import ssl
 import struct
 import tarfile
 import threading
@@ -93,10 +94,13 @@ class ImageServer:
         self.images["truncated"] = full[: len(full) // 2]
         self.big = b"\xff\xd8\xff" + b"\0" * 300_000
         self._srv: ThreadingHTTPServer | None = None
+        self.scheme = "http"
 
     # ------------------------------------------------------------ control
-    def start(self) -> ImageServer:
+    def start(self, tls: ssl.SSLContext | None = None) -> ImageServer:
+        """Serve on a free port of 127.0.0.1: HTTP, or HTTPS with ``tls``."""
         owner = self
+        self.scheme = "https" if tls is not None else "http"
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -128,6 +132,8 @@ class ImageServer:
             request_queue_size = 256
 
         self._srv = Server(("127.0.0.1", 0), Handler)
+        if tls is not None:
+            self._srv.socket = tls.wrap_socket(self._srv.socket, server_side=True)
         threading.Thread(
             target=self._srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         ).start()
@@ -145,10 +151,10 @@ class ImageServer:
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def url(self, path: str, host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}{path}"
+        return f"{self.scheme}://{host}:{self.port}{path}"
 
     def seen(self, fragment: str) -> int:
         with self.lock:

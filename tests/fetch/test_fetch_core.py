@@ -365,3 +365,33 @@ def test_an_unreachable_proxy_is_not_named(monkeypatch: pytest.MonkeyPatch) -> N
         got = dl.get("http://images.example.invalid/a.jpg")
     assert got.kind == "connect_error" and got.attempts == 2 and "proxy" in got.error
     assert "hunter2" not in got.error and "127.0.0.1" not in got.error
+
+
+def test_https_is_checked_against_the_configured_certificates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    srv = ImageServer().start(tls=context)
+    try:
+        url = srv.url("/img/ok/a.jpg")
+        assert url.startswith("https://")
+        monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+        monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+        with Downloader(DownloadOptions(retries=2, timeout=5)) as dl:
+            refused = dl.get(url)  # certifi's bundle does not know this CA
+        assert refused.kind == "tls_error" and "certificate" in refused.error.lower()
+        assert refused.attempts == 1  # a certificate does not get better by asking again
+        ca_file = tmp_path / "ca.pem"
+        ca.cert_pem.write_to_path(str(ca_file))
+        monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+        with Downloader(DownloadOptions(retries=0, timeout=5)) as dl:
+            got = dl.get(url)
+        assert got.ok and got.body == srv.images["ok"]
+    finally:
+        srv.stop()
