@@ -240,7 +240,7 @@ def folder_batches(jobs: list[Job], workers: int, cap: int | None = None) -> Ite
     """Copy and link jobs in batches that each stay in one target folder, in order.
 
     Creating and renaming files takes the folder's lock in the kernel, so threads
-    writing into one folder wait for each other (a sixth of a copy's CPU went to
+    writing into one folder wait for each other (about 6 % of a copy's CPU went to
     spinning on that lock). A batch is a whole folder, or, when there are too few
     folders to keep ``workers`` threads busy, an equal share of one; ``cap`` bounds
     its length.
