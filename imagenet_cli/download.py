@@ -356,11 +356,13 @@ class Downloader:
     def _failure(self, url: str, exc: TransportError, timeout: float, limit: int) -> Fetched:
         kind, status = exc.kind, exc.status
         if status is not None and status != 200 and kind in ("too_large", "incomplete"):
-            # An error answer whose body was cut off or too big: the status is what counts.
-            kind = f"http_{status}"
-            failed = Fetched(url, status=status, kind=kind, error=f"HTTP {status}")
+            # A redirect or an error whose body was cut off or too big: the status and
+            # headers are the answer, as they would be with the whole body.
+            if 300 <= status < 400 and status != 304 and "location" in exc.headers:
+                raise _Redirect(exc.headers["location"], status)
+            failed = Fetched(url, status=status, kind=f"http_{status}", error=f"HTTP {status}")
             if status in RETRY_STATUS:
-                raise _Retryable(failed)
+                raise _Retryable(failed, exc.headers.get("retry-after"))
             return failed
         if kind == "timeout":
             return self._failed(url, 1, "timeout", f"no complete answer in {timeout:g} s")

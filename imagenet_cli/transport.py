@@ -150,12 +150,19 @@ class TransportError(Exception):
     ``kind`` is ``invalid_url``, ``connect_error``, ``tls_error`` (a certificate that
     does not check out), ``timeout``, ``connection_error`` (before the answer's
     status), ``incomplete`` (in its body), ``too_large``, ``proxy_error`` or
-    ``http_error``; ``status`` is the answer's, when one came.
+    ``http_error``; ``status`` and ``headers`` are the answer's, when one came.
     """
 
-    def __init__(self, kind: str, message: str, status: int | None = None) -> None:
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.kind, self.message, self.status = kind, message, status
+        self.headers = headers or {}
 
 
 # libcurl error codes (curl/curl.h) by what they mean to a download.
@@ -240,7 +247,7 @@ class CurlSession:
         if proxy_host:  # name no proxy: its address may be private, its URL holds secrets
             message = message.replace(proxy_host, "the proxy")
         message = message.strip() or f"libcurl error {code}"
-        status, _, _ = _parse_headers(self._headers)
+        status, _, found = _parse_headers(self._headers)
         answered = status or None
         if code in _INVALID:
             return TransportError("invalid_url", message)
@@ -254,11 +261,11 @@ class CurlSession:
         if code in _TLS:
             return TransportError("tls_error", message)
         if code == _TOO_LARGE:
-            return TransportError("too_large", message, answered)
+            return TransportError("too_large", message, answered, found)
         if code in _BROKEN:
             kind = "incomplete" if answered else "connection_error"
-            return TransportError(kind, message, answered)
-        return TransportError("http_error", message, answered)
+            return TransportError(kind, message, answered, found)
+        return TransportError("http_error", message, answered, found)
 
     def close(self) -> None:
         self._c.close()

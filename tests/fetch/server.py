@@ -276,6 +276,11 @@ class ImageServer:
             hops = int(rest.split("/")[0])
             loc = "/img/ok/x.jpg" if hops <= 1 else f"/img/redirect/{hops - 1}/x.jpg"
             return self.send(h, 302, b"", headers={"Location": loc})
+        if kind == "shortredirect":  # a redirect whose body is cut off: still followed
+            h.close_connection = True
+            return self.send(h, 302, b"moved", headers={"Location": "/img/ok/x.jpg"}, length=1000)
+        if kind == "big404":  # an error page over any bound: the status is the answer
+            return self.send(h, 404, self.big, "text/html")
         if kind == "loop":
             return self.send(h, 302, b"", headers={"Location": f"/img/{name}"})
         return self.send(h, 404, b"unknown", "text/plain")

@@ -43,6 +43,8 @@ CASES = {
     "short/a.jpg": "incomplete",
     "reset/a.jpg": "connection_error",
     "loop/a.jpg": "too_many_redirects",
+    "shortredirect/a.jpg": "ok",
+    "big404/a.jpg": "http_404",
 }
 
 
