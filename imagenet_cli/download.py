@@ -24,7 +24,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from . import __version__
 from .credentials import redact
@@ -38,7 +38,6 @@ from .transport import (
     TransportError,
     decodable,
     normalise_url,
-    proxy_url,
 )
 
 USER_AGENT = f"imagenet-cli/{__version__} (+research use under ImageNet's terms of access)"
@@ -196,11 +195,6 @@ class SharedHostLimiter:
         self._sem(host).release()
 
 
-def host_of(url: str) -> str:
-    """The ``host:port`` a URL connects to (credentials left out), lowercased."""
-    return urlsplit(url).netloc.rpartition("@")[2].lower()
-
-
 class _Redirect(Exception):
     def __init__(self, location: str, status: int) -> None:
         self.location, self.status = location, status
@@ -302,10 +296,14 @@ class Downloader:
         while True:
             attempts += 1
             try:
-                with self._slot(host_of(current)) as held:
+                target, scheme, host = normalise_url(current)
+            except ValueError as exc:
+                return self._failed(url, attempts, "invalid_url", str(exc) or "not a valid URL")
+            try:
+                with self._slot(host) as held:
                     if not held:
                         return self._failed(url, attempts, "cancelled", "the run was stopped")
-                    result = self._once(current, headers, limit)
+                    result = self._once(target, scheme, host, headers, limit)
                 result.url, result.attempts = url, attempts
                 return result
             except _Redirect as hop:
@@ -332,26 +330,25 @@ class Downloader:
     ) -> Fetched:
         return Fetched(url, status=status, kind=kind, error=redact(error), attempts=attempts)
 
-    def _once(self, url: str, headers: dict[str, str] | None, limit: int) -> Fetched:
+    def _once(
+        self, url: str, scheme: str, host: str, headers: dict[str, str] | None, limit: int
+    ) -> Fetched:
+        """One request to ``url`` (normalised): its result, or an exception for a redirect
+        or a failure worth retrying."""
         try:
-            target, scheme, netloc = normalise_url(url)
-            proxy = self._proxies.proxy_for(scheme, netloc)
-            if proxy is not None:
-                proxy_url(proxy)
+            proxy = self._proxies.proxy_for(scheme, host)
         except ProxyConfigError as exc:
             return self._failed(url, 1, "proxy_error", str(exc))
-        except ValueError as exc:
-            return self._failed(url, 1, "invalid_url", str(exc) or "not a valid URL")
         lines = self._headers
         if headers:  # a request's own headers replace the Downloader's of the same name
             merged = {**self._base_headers, **{k.lower(): v for k, v in headers.items()}}
             lines = _header_lines(merged)
         t = self.options.timeout
         try:
-            response = self._session().get(target, lines, proxy=proxy, timeout=t, limit=limit)
+            response = self._session().get(url, lines, proxy=proxy, timeout=t, limit=limit)
         except TransportError as exc:
             return self._failure(url, exc, t, limit)
-        return self._read(url, target, response, limit)
+        return self._read(url, response, limit)
 
     def _failure(self, url: str, exc: TransportError, timeout: float, limit: int) -> Fetched:
         kind, status = exc.kind, exc.status
@@ -373,7 +370,7 @@ class Downloader:
             raise _Retryable(failed)
         return failed
 
-    def _read(self, url: str, target: str, response: Response, limit: int) -> Fetched:
+    def _read(self, url: str, response: Response, limit: int) -> Fetched:
         status, resp_headers = response.status, response.headers
         if 300 <= status < 400 and status != 304 and "location" in resp_headers:
             raise _Redirect(resp_headers["location"], status)
@@ -383,7 +380,7 @@ class Downloader:
                 Fetched(url, status=status, kind=f"http_{status}", error=error),
                 resp_headers.get("retry-after"),
             )
-        final = redact(target)
+        final = redact(url)
         if status != 200:
             return Fetched(
                 url,

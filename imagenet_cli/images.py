@@ -7,6 +7,7 @@ stays on: an image over it is refused as ``too_large``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 from dataclasses import dataclass, field
@@ -81,11 +82,12 @@ def _looks_like_html(head: bytes) -> bool:
     return text.startswith(b"<") and any(m in text for m in _HTML_MARKERS)
 
 
+@functools.cache
 def load_plugins() -> None:
     """Register Pillow's readers of :data:`FORMATS`, and no others.
 
     ``Image.open(..., formats=FORMATS)`` looks only among registered plugins, and
-    ``Image.init()`` would import all forty of them (about 0.1 s).
+    ``Image.init()`` would import all forty of them (about 0.1 s). Once per process.
     """
     from PIL import (  # noqa: F401
         BmpImagePlugin,

@@ -15,6 +15,7 @@ gzip/deflate bodies are decoded here, bounded like any other body.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import zlib
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ PROXY_SCHEMES = frozenset({"http", "https", "socks5", "socks5h"})
 # and unreserved ones, and "%" so that what is already encoded stays so.
 _PATH_SAFE = "/%:@!$&'()*+,;=-._~"
 _QUERY_SAFE = _PATH_SAFE + "?"
+# What a host part needs encoding for: anything but printable ASCII.
+_UNPRINTABLE = re.compile(r"[^\x21-\x7e]")
 # Kept-alive connections per handle: a thread has one request in flight, so a few
 # cover the hosts it alternates between.
 HANDLE_CONNECTIONS = 4
@@ -50,9 +53,11 @@ class EnvProxies:
 
             proxies = urllib.request.getproxies()
         self._proxies = {k.lower(): v for k, v in proxies.items() if v}
-        self._cache: dict[tuple[str, str], str | None] = {}
+        self._cache: dict[tuple[str, str], tuple[str, str] | None] = {}
 
-    def proxy_for(self, scheme: str, netloc: str) -> str | None:
+    def proxy_for(self, scheme: str, netloc: str) -> tuple[str, str] | None:
+        """``(url, host)`` of the proxy for ``scheme://netloc`` (see :func:`proxy_url`),
+        or None to go direct; :class:`ProxyConfigError` for one that cannot be used."""
         if not self._proxies:
             return None
         key = (scheme, netloc)
@@ -62,11 +67,10 @@ class EnvProxies:
             pass
         import urllib.request
 
-        proxy = self._proxies.get(scheme) or self._proxies.get("all")
+        setting = self._proxies.get(scheme) or self._proxies.get("all")
         # Public in urllib.request since Python 2, though typeshed leaves it out.
         bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
-        if proxy and bypass(key[1], self._proxies):
-            proxy = None
+        proxy = proxy_url(setting) if setting and not bypass(netloc, self._proxies) else None
         if len(self._cache) >= _PROXY_CACHE:
             self._cache.clear()
         self._cache[key] = proxy
@@ -82,7 +86,8 @@ def _may_have_proxies() -> bool:
 
 
 def normalise_url(url: str) -> tuple[str, str, str]:
-    """``(url, scheme, host[:port])`` of an http(s) URL as it goes on the wire.
+    """``(url, scheme, host[:port])`` of an http(s) URL as it goes on the wire, the
+    host lower-cased and without credentials in the last part.
 
     The host in IDNA form, the path and query percent-encoded where they hold spaces,
     controls or other characters a request line cannot carry, the fragment dropped.
@@ -95,7 +100,7 @@ def normalise_url(url: str) -> tuple[str, str, str]:
         raise ValueError("not an http:// or https:// URL")
     port = parts.port  # raises ValueError for a port that is not one
     netloc = parts.netloc
-    if not netloc.isascii() or any(c.isspace() for c in netloc):
+    if _UNPRINTABLE.search(netloc):
         if not host.isascii():
             try:
                 host = host.encode("idna").decode("ascii")
@@ -111,7 +116,7 @@ def normalise_url(url: str) -> tuple[str, str, str]:
         )
     path = quote(parts.path or "/", safe=_PATH_SAFE)
     query = f"?{quote(parts.query, safe=_QUERY_SAFE)}" if parts.query else ""
-    return f"{scheme}://{netloc}{path}{query}", scheme, netloc.rpartition("@")[2]
+    return f"{scheme}://{netloc}{path}{query}", scheme, netloc.rpartition("@")[2].lower()
 
 
 def proxy_url(proxy: str) -> tuple[str, str]:
@@ -210,26 +215,25 @@ class CurlSession:
         url: str,
         headers: list[str],
         *,
-        proxy: str | None,
+        proxy: tuple[str, str] | None,
         timeout: float,
         limit: int,
     ) -> Response:
         """GET ``url``; its body whole (as sent, at most ``limit`` bytes) or an error.
 
-        ``timeout`` bounds the connection and the whole exchange. Raises
-        :class:`TransportError`; its message never holds the proxy's address.
+        ``proxy`` is ``(url, host)`` as :func:`proxy_url` gives it. ``timeout`` bounds
+        the connection and the whole exchange. Raises :class:`TransportError`; its
+        message never holds the proxy's address.
         """
         pycurl, c = self._pycurl, self._c
-        proxy_host = ""
-        if proxy is not None:
-            proxy, proxy_host = proxy_url(proxy)
+        proxy_url_, proxy_host = proxy if proxy is not None else ("", "")
         self._headers.clear()
         self._chunks.clear()
         ms = max(1, int(timeout * 1000))
         try:
             c.setopt(pycurl.URL, url)
             c.setopt(pycurl.HTTPHEADER, headers)
-            c.setopt(pycurl.PROXY, proxy or "")  # "": no proxy, not even libcurl's own pick
+            c.setopt(pycurl.PROXY, proxy_url_)  # "": no proxy, not even libcurl's own pick
             c.setopt(pycurl.TIMEOUT_MS, ms)
             c.setopt(pycurl.CONNECTTIMEOUT_MS, ms)
             c.setopt(pycurl.MAXFILESIZE_LARGE, limit)

@@ -246,12 +246,14 @@ def folder_batches(jobs: list[Job], workers: int, cap: int | None = None) -> Ite
     its length.
     """
     groups: list[list[Job]] = []
+    last = None
     for job in jobs:
         folder = job.dest.rpartition("/")[0]
-        if groups and groups[-1][-1].dest.rpartition("/")[0] == folder:
+        if folder == last:
             groups[-1].append(job)
         else:
             groups.append([job])
+            last = folder
     for group in groups:
         size = len(group)
         if len(groups) < 2 * workers:
