@@ -15,9 +15,10 @@ Starts benchmarks/fetch_server.py (loopback, --latency-ms per response, 5 % 404,
 Then indexes a generated --index-lines fall11-style list with `imagenet urls index`
 (lines/s) and looks a wnid up (ms).
 
-Each --repeat round runs every contender once (rotating order); medians are reported
-with each run's time and the load average, since other work on the machine skews
-single runs.
+Each --repeat round runs every contender once (rotating order), each run from the
+same state (synced, the previous run's files evicted from the page cache); medians
+are reported with each run's time and the load average, since other work on the
+machine skews single runs. C is 64 by default, fetch's own default.
 
   .venv/bin/python benchmarks/bench_fetch.py                 # all of it
   .venv/bin/python benchmarks/bench_fetch.py --index-lines 0 # fetch figures only
@@ -37,7 +38,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from _bench import compile_package, imagenet_command
+from _bench import compile_package, drop_pages, imagenet_command
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -266,6 +267,7 @@ def bench_fetch(a: argparse.Namespace, work: Path) -> None:
         notes: dict[str, str] = {}
         load_before = os.getloadavg()
         names = list(runs)
+        previous: Path | None = None
         for rnd in range(a.repeat):
             order = names[rnd % len(names) :] + names[: rnd % len(names)]
             for name in order:
@@ -274,6 +276,12 @@ def bench_fetch(a: argparse.Namespace, work: Path) -> None:
                 cmd, _ = runs[name]
                 out = runs_dir / f"{rnd}-{names.index(name)}"
                 out.parent.mkdir(parents=True, exist_ok=True)
+                # Every run starts from the same state: nothing dirty left to write back,
+                # and the previous run's files out of the page cache (see drop_pages).
+                os.sync()
+                if previous is not None:
+                    drop_pages(previous)
+                previous = out
                 elapsed, err = timed([arg.replace(OUT, str(out)) for arg in cmd], env)
                 times[name].append(elapsed)
                 if name == "imagenet fetch":
@@ -401,9 +409,8 @@ def main() -> None:
     ap.add_argument(
         "--concurrency",
         type=int,
-        default=32,
-        help="in flight for fetch (its default) and the asyncio baseline; more gains fetch "
-        "nothing here, where it is bound by CPU rather than by latency",
+        default=64,
+        help="in flight for fetch (its default) and the asyncio baseline",
     )
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--index-lines", type=int, default=14_000_000, help="0 skips the index figure")

@@ -30,7 +30,6 @@ import math
 import os
 import random
 import shutil
-import stat
 import statistics
 import subprocess
 import sys
@@ -40,7 +39,7 @@ from collections.abc import Callable
 from multiprocessing import Pool
 from pathlib import Path
 
-from _bench import compile_package, imagenet_command
+from _bench import compile_package, drop_pages, imagenet_command
 
 from imagenet_cli import releases
 
@@ -180,25 +179,6 @@ def pillow_loop(src: Path, dst: Path, size: int, draft: bool) -> None:
 
 
 # ---------------------------------------------------------------- measuring
-
-
-def drop_pages(folder: Path) -> None:
-    """Evict a finished run's files from the page cache (they were synced). Hard links
-    are left alone: they share their pages with the source."""
-    for dirpath, _, names in os.walk(folder):
-        for name in names:
-            path = os.path.join(dirpath, name)
-            try:
-                st = os.lstat(path)
-                if not stat.S_ISREG(st.st_mode) or st.st_nlink > 1:
-                    continue
-                fd = os.open(path, os.O_RDONLY)
-            except OSError:
-                continue
-            try:
-                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-            finally:
-                os.close(fd)
 
 
 def warm(folder: Path) -> None:

@@ -50,7 +50,7 @@ KEYS: dict[str, Key] = _keys(
         "Dask scheduler for fetch, bbox convert and subset extract",
         "IMAGENET_SCHEDULER",
     ),
-    Key("fetch.concurrency", int, 32, "downloads in flight at once"),
+    Key("fetch.concurrency", int, 64, "downloads in flight at once"),
     Key("fetch.per_host", int, 8, "downloads in flight per host"),
     Key("fetch.timeout", float, 30.0, "seconds before one request gives up"),
     Key("fetch.retries", int, 3, "retries of a failed request (connect errors, 5xx, 429)"),

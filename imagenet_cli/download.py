@@ -50,7 +50,7 @@ POLL = 0.25
 class DownloadOptions:
     """Bounds of a download run."""
 
-    concurrency: int = 32
+    concurrency: int = 64
     per_host: int = 8
     timeout: float = 30.0
     retries: int = 3

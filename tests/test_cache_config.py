@@ -138,7 +138,7 @@ def test_synset_index_is_built_on_first_use_with_an_empty_cache(
 
 
 def test_config_precedence_and_types(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert config.get("fetch.concurrency") == 32
+    assert config.get("fetch.concurrency") == 64
     config.set_value("fetch.concurrency", "16")
     assert config.get("fetch.concurrency") == 16
     assert config.get("fetch.concurrency", option=4) == 4
@@ -149,7 +149,7 @@ def test_config_precedence_and_types(monkeypatch: pytest.MonkeyPatch) -> None:
         config.set_value("fetch.concurrency", "many")
     with pytest.raises(NotFoundError):
         config.get("no.such.key")
-    assert config.unset("fetch.concurrency") and config.get("fetch.concurrency") == 32
+    assert config.unset("fetch.concurrency") and config.get("fetch.concurrency") == 64
 
 
 def test_config_cli(isolated: Path) -> None:

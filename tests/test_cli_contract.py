@@ -189,7 +189,7 @@ def test_one_command_apps_match_the_whole_app() -> None:
 @pytest.mark.parametrize(
     ("args", "shown"),
     [
-        (["fetch", "--help"], "Downloads in flight at once [config fetch.concurrency: 32]."),
+        (["fetch", "--help"], "Downloads in flight at once [config fetch.concurrency: 64]."),
         (["bbox", "draw", "--help"], "[default: beside the image, or under --annotations]"),
         (["subset", "extract", "--help"], "Items per task sent to a worker [default: 64 on a"),
     ],

@@ -65,7 +65,7 @@ def fetch(
         int | None,
         typer.Option(
             "--concurrency",
-            help="Downloads in flight at once [config fetch.concurrency: 32].",
+            help="Downloads in flight at once [config fetch.concurrency: 64].",
             min=1,
             show_default=False,
         ),
