@@ -41,6 +41,7 @@ from .fetch import (
     start_threads,
     warm_up,
 )
+from .images import load_plugins
 from .sources import ImageRef
 
 if TYPE_CHECKING:
@@ -157,6 +158,7 @@ def fetch_batch(batch: FetchBatch) -> list[FetchResult]:
     from distributed import get_worker
 
     warm_up()
+    load_plugins()
     limiter = ClusterLimiter(batch.limits, get_worker())
     download = replace(batch.options.download, concurrency=batch.threads)
     with Downloader(download, limiter=limiter) as dl:

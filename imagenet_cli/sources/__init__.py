@@ -54,13 +54,13 @@ def image_lists(wnids: list[str], options: ListOptions) -> list[ImageList]:
             offline=options.offline,
             timeout=options.timeout,
         )
-        return [ImageList(w, urllist.lookup(w, list_id=list_id), options.url_list) for w in wnids]
-    found: dict[str, ImageList] = {}
-    if urllist.has_index():
-        for w in wnids:
-            refs = urllist.lookup(w)
-            if refs:
-                found[w] = ImageList(w, refs, "url-list index")
+        indexed = urllist.lookup_many(wnids, list_id=list_id)
+        return [ImageList(w, indexed[w], options.url_list) for w in wnids]
+    found = {
+        w: ImageList(w, refs, "url-list index")
+        for w, refs in urllist.lookup_many(wnids).items()
+        if refs
+    }
     missing = [w for w in wnids if w not in found]
     if missing:
         for item in api.fetch_lists(missing, options):

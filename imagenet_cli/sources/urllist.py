@@ -108,31 +108,37 @@ def count(wnid: str) -> int:
 
 def lookup(wnid: str, *, list_id: int | None = None) -> list[ImageRef]:
     """The indexed images of ``wnid`` (of one list, or of all lists), in list order."""
+    return lookup_many([wnid], list_id=list_id)[wnid]
+
+
+def lookup_many(wnids: list[str], *, list_id: int | None = None) -> dict[str, list[ImageRef]]:
+    """:func:`lookup` of each of ``wnids``, over one connection."""
     if not has_index():
-        return []
+        return {w: [] for w in wnids}
     conn = _connect()
     try:
-        if list_id is None:
-            rows = conn.execute(
-                "SELECT data FROM run WHERE wnid = ? ORDER BY list_id, rowid", (wnid,)
-            )
-        else:
-            rows = conn.execute(
-                "SELECT data FROM run WHERE wnid = ? AND list_id = ? ORDER BY rowid",
-                (wnid, list_id),
-            )
-        refs = []
-        seen: set[str] = set()
-        for (blob,) in rows:
-            for line in zlib.decompress(blob).decode("utf-8", errors="replace").splitlines():
-                image_id, _, url = line.partition("\t")
-                url = url.strip()
-                if url and image_id not in seen:
-                    seen.add(image_id)
-                    refs.append(ImageRef(wnid, image_id, url))
-        return refs
+        return {w: _refs(conn, w, list_id) for w in wnids}
     finally:
         conn.close()
+
+
+def _refs(conn: sqlite3.Connection, wnid: str, list_id: int | None) -> list[ImageRef]:
+    if list_id is None:
+        rows = conn.execute("SELECT data FROM run WHERE wnid = ? ORDER BY list_id, rowid", (wnid,))
+    else:
+        rows = conn.execute(
+            "SELECT data FROM run WHERE wnid = ? AND list_id = ? ORDER BY rowid", (wnid, list_id)
+        )
+    refs = []
+    seen: set[str] = set()
+    for (blob,) in rows:
+        for line in zlib.decompress(blob).decode("utf-8", errors="replace").splitlines():
+            image_id, _, url = line.partition("\t")
+            url = url.strip()
+            if url and image_id not in seen:
+                seen.add(image_id)
+                refs.append(ImageRef(wnid, image_id, url))
+    return refs
 
 
 def split_runs(chunk: bytes) -> Iterator[tuple[str | None, int, int]]:

@@ -226,6 +226,12 @@ def test_urls_index_and_lookup(tmp_path: Path, accepted: object, server: ImageSe
     # fetch finds the wnid in the index without asking any server
     res = run(["fetch", "--wnid", FISH, "--urls-only", "--no-header", "--base-url", server.base])
     assert [line.split("\t")[1] for line in res.lines] == [f"{FISH}_{i}" for i in range(5)]
+    # several wnids: each one's list, in the order asked
+    args = ["--wnid", DOG, "--wnid", FISH, "--urls-only", "--no-header", "--base-url", server.base]
+    res = run(["fetch", *args])
+    assert [line.split("\t")[1] for line in res.lines] == [f"{DOG}_{i}" for i in range(3)] + [
+        f"{FISH}_{i}" for i in range(5)
+    ]
     assert server.requests == []
     assert run(["urls", "info", "-f", "tsv"]).lines[1].split("\t")[2] == "11"
 
