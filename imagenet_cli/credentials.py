@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, quote_plus
@@ -71,6 +70,8 @@ def save(username: str, access_key: str) -> Path:
     creds = Credentials(username, access_key)
     folder = config_dir(create=True)
     target = path()
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
     try:
         os.fchmod(fd, 0o600)

@@ -15,7 +15,6 @@ hops. Retries cover connect errors, dropped connections, 5xx and 429 (whose
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import queue
 import random
 import threading
@@ -103,6 +102,8 @@ def _parse_retry_after(value: str) -> float | None:
     except ValueError:
         pass
     try:
+        import email.utils  # here: only an HTTP-date Retry-After needs it
+
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None

@@ -111,6 +111,9 @@ def check_image(body: bytes, options: ImageOptions) -> Checked:
         return Checked("not_image", sha256=digest, error="an HTML page, not an image")
     try:
         im = Image.open(io.BytesIO(body), formats=FORMATS)
+        # The body is in memory: the decoder takes it in one piece, not 64 kB at a time
+        # (each further piece copied onto what the last one left).
+        im.decodermaxblock = max(im.decodermaxblock, len(body))
         fmt = im.format or ""
         width, height = im.size
         if fmt == "JPEG" and _keeps_bytes(im.mode, (width, height), fmt, options):

@@ -13,7 +13,6 @@ import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass
-from importlib import resources
 from pathlib import Path
 
 from .cache import write_text_atomic
@@ -21,6 +20,7 @@ from .config import config_dir
 from .errors import ImagenetError, TermsError, UsageError
 
 TERMS_FILE = "terms.json"
+TERMS_TEXT = Path(__file__).with_name("data") / "terms.md"
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 # The packaged text; tests point this at another file to simulate a new version.
@@ -75,7 +75,7 @@ def current() -> Terms:
     if _TERMS_PATH is not None:
         raw = _TERMS_PATH.read_text(encoding="utf-8")
     else:
-        raw = resources.files("imagenet_cli.data").joinpath("terms.md").read_text(encoding="utf-8")
+        raw = TERMS_TEXT.read_text(encoding="utf-8")
     meta: dict[str, str] = {}
     text = raw
     if raw.startswith("---\n"):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -137,6 +136,8 @@ def _fetch_all(
         retries=options.retries,
         max_bytes=MAX_LIST_BYTES,
     )
+    from concurrent.futures import ThreadPoolExecutor  # here: it imports logging
+
     with (
         Downloader(dl_opts) as dl,
         ThreadPoolExecutor(max(1, min(options.concurrency, len(todo)))) as pool,
