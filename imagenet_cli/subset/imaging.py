@@ -89,6 +89,7 @@ def resize(
     from PIL import Image, ImageOps
 
     with Image.open(io.BytesIO(data)) as im:
+        im.decodermaxblock = max(im.decodermaxblock, len(data))  # one piece, not 64 kB ones
         width, height = im.size
         tw, th = target_size(width, height, size, mode)
         if im.format == "JPEG" and tw < width:
