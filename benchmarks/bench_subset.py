@@ -372,7 +372,7 @@ def main() -> None:
             ratio = med[name] / med[base]
             shown = f"{1 / ratio:.2f}x faster" if ratio < 1 else f"{ratio:.2f}x the time"
             line += f"  {shown} than {base}" + (f"  (target {target})" if target else "")
-        print(line)
+        print(line + "  [" + ", ".join(f"{t:.3f}" for t in times[name]) + " s]")
     print(
         "resize vs Pillow loop + draft: "
         f"{med['pillow loop + draft'] / med['subset --resize 160']:.2f}x faster"
