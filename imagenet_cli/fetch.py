@@ -432,11 +432,22 @@ def warm_up() -> None:
     import pycurl  # noqa: F401
 
 
+_pillow_loader: threading.Thread | None = None
+
+
 def load_plugins_soon() -> None:
     """Import Pillow in the background while the first requests are out (about 25 ms
     that would otherwise come before them). Threads that need it sooner wait on the
-    import lock. Never before a fork: a child must not inherit a held import lock."""
-    threading.Thread(target=load_plugins, name="imagenet-pillow", daemon=True).start()
+    import lock."""
+    global _pillow_loader
+    _pillow_loader = threading.Thread(target=load_plugins, name="imagenet-pillow", daemon=True)
+    _pillow_loader.start()
+
+
+def _imports_settled() -> None:
+    """Before a fork: a child must not inherit an import lock held by the loader."""
+    if _pillow_loader is not None:
+        _pillow_loader.join()
 
 
 def _process_main(
@@ -532,6 +543,7 @@ class _Workers:
         # Fork where there is fork: workers start at once and need no importable
         # __main__ (notebooks, `python -`); the work list is inherited, not sent.
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        _imports_settled()
         ctx: Any = multiprocessing.get_context(method)
         self.stop = _SharedStop(ctx)
         counter = ctx.Value("q", 0)

@@ -254,6 +254,27 @@ def test_worker_processes_share_the_per_host_bound(server: ImageServer, tmp_path
     )
 
 
+def test_no_fork_while_pillow_is_still_importing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A one-process run imports Pillow in a background thread; a later run in the same
+    interpreter waits for that import before it forks its workers, so no child inherits
+    an import lock held by a thread it does not have."""
+    import threading
+
+    from imagenet_cli import fetch as fetch_module
+
+    done = threading.Event()
+
+    def slow_import() -> None:
+        done.wait(0.3)
+        done.set()
+
+    monkeypatch.setattr(fetch_module, "load_plugins", slow_import)
+    fetch_module.load_plugins_soon()
+    assert not done.is_set()
+    fetch_module._imports_settled()
+    assert done.is_set()
+
+
 def test_short_file_under_an_ok_row_is_redone(server: ImageServer, tmp_path: Path) -> None:
     """A file shorter than its row says (a machine crash before the data reached the
     disk) is fetched again."""
