@@ -31,9 +31,9 @@ def imagenet_command() -> list[str]:
 
 def drop_pages(folder: Path) -> None:
     """Evict a finished run's files from the page cache (sync first). Hard links are
-    left alone: they share their pages with the source. The next run then reuses
-    that memory instead of taking pages never touched before, which on a fresh
-    virtual machine costs far more to write into (the host faults each one in)."""
+    left alone: they share their pages with the source. Without it each run grows the
+    page cache by what it wrote, and on the 2-core VMs measured, later runs paid up to
+    half a second more system time for it, whichever tool they ran."""
     for dirpath, _, names in os.walk(folder):
         for name in names:
             path = os.path.join(dirpath, name)
