@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
+    from PIL.ImageFile import ImageFile
 
 # Formats worth keeping; anything else Pillow can identify is refused as not_image.
 FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
@@ -99,6 +100,16 @@ def load_plugins() -> None:
     )
 
 
+def open_bytes(data: bytes, formats: tuple[str, ...] | None = None) -> ImageFile:
+    """``Image.open`` over an encoded image in memory. Its decoder takes ``data`` in one
+    piece, not 64 kB at a time (each further piece copied onto what the last one left)."""
+    from PIL import Image
+
+    im = Image.open(io.BytesIO(data), formats=formats)
+    im.decodermaxblock = max(im.decodermaxblock, len(data))
+    return im
+
+
 def check_image(body: bytes, options: ImageOptions) -> Checked:
     """Decode ``body`` fully and decide whether to keep it (converted and resized as asked)."""
     from PIL import Image, UnidentifiedImageError
@@ -110,10 +121,7 @@ def check_image(body: bytes, options: ImageOptions) -> Checked:
     if _looks_like_html(body[:512]):
         return Checked("not_image", sha256=digest, error="an HTML page, not an image")
     try:
-        im = Image.open(io.BytesIO(body), formats=FORMATS)
-        # The body is in memory: the decoder takes it in one piece, not 64 kB at a time
-        # (each further piece copied onto what the last one left).
-        im.decodermaxblock = max(im.decodermaxblock, len(body))
+        im = open_bytes(body, FORMATS)
         fmt = im.format or ""
         width, height = im.size
         if fmt == "JPEG" and _keeps_bytes(im.mode, (width, height), fmt, options):

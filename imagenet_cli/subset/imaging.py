@@ -88,8 +88,9 @@ def resize(
     """``data`` decoded, oriented upright, resized and encoded as RGB JPEG: (bytes, w, h)."""
     from PIL import Image, ImageOps
 
-    with Image.open(io.BytesIO(data)) as im:
-        im.decodermaxblock = max(im.decodermaxblock, len(data))  # one piece, not 64 kB ones
+    from ..images import open_bytes  # here: it brings hashlib, which copies never need
+
+    with open_bytes(data) as im:
         width, height = im.size
         tw, th = target_size(width, height, size, mode)
         if im.format == "JPEG" and tw < width:
