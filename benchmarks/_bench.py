@@ -29,6 +29,14 @@ def imagenet_command() -> list[str]:
     return [exe] if exe else [sys.executable, "-m", "imagenet_cli"]
 
 
+def settle(previous: Path | None) -> None:
+    """Before a timed run: nothing dirty left to write back, and the previous run's
+    output (if any) out of the page cache."""
+    os.sync()
+    if previous is not None:
+        drop_pages(previous)
+
+
 def drop_pages(folder: Path) -> None:
     """Evict a finished run's files from the page cache (sync first). Hard links are
     left alone: they share their pages with the source. Without it each run grows the

@@ -38,7 +38,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from _bench import compile_package, drop_pages, imagenet_command
+from _bench import compile_package, imagenet_command, settle
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -276,11 +276,7 @@ def bench_fetch(a: argparse.Namespace, work: Path) -> None:
                 cmd, _ = runs[name]
                 out = runs_dir / f"{rnd}-{names.index(name)}"
                 out.parent.mkdir(parents=True, exist_ok=True)
-                # Every run starts from the same state: nothing dirty left to write back,
-                # and the previous run's files out of the page cache (see drop_pages).
-                os.sync()
-                if previous is not None:
-                    drop_pages(previous)
+                settle(previous)  # every run starts from the same state
                 previous = out
                 elapsed, err = timed([arg.replace(OUT, str(out)) for arg in cmd], env)
                 times[name].append(elapsed)

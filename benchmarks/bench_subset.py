@@ -39,7 +39,7 @@ from collections.abc import Callable
 from multiprocessing import Pool
 from pathlib import Path
 
-from _bench import compile_package, drop_pages, imagenet_command
+from _bench import compile_package, imagenet_command, settle
 
 from imagenet_cli import releases
 
@@ -332,12 +332,9 @@ def main() -> None:
     previous: Path | None = None
     for run in range(a.runs):
         for i, (name, (cmd, before)) in enumerate(cases.items()):
-            # Every run starts from the same state: nothing dirty left to write back,
-            # the last run's output out of memory (else later runs pay the kernel for
-            # reclaiming it), and, for the folder cases, the source in the page cache.
-            os.sync()
-            if previous is not None:
-                drop_pages(previous)
+            # Every run starts from the same state (see settle) and, for the folder
+            # cases, with the source in the page cache.
+            settle(previous)
             if "tar" not in name:
                 warm(tree)
             previous = out_root / f"{run}-{i}"
