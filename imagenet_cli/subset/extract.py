@@ -263,6 +263,23 @@ def folder_batches(jobs: list[Job], workers: int, cap: int | None = None) -> Ite
         yield from batched(group, max(1, size))
 
 
+def shrinking_batches(
+    jobs: list[Job], workers: int, cap: int = 64, floor: int = 4
+) -> Iterator[list[Job]]:
+    """Batches for a process pool: ``cap`` jobs while many remain, then smaller.
+
+    Each batch costs the parent most of a millisecond of CPU (pickling, pipes, thread
+    hand-offs), taken from the workers it feeds, so most batches are large. Near the
+    end each is a quarter of what is left per worker (at least ``floor``), so the
+    workers finish together instead of one waiting out another's last large batch.
+    """
+    start, total, share = 0, len(jobs), 4 * max(workers, 1)
+    while start < total:
+        size = max(floor, min(cap, (total - start) // share))
+        yield jobs[start : start + size]
+        start += size
+
+
 def failed_batch(batch: tuple[str, list[Job]], exc: BaseException) -> list[ItemResult]:
     """A batch that could not be run: each of its images failed, with the reason."""
     reason = failure_reason(exc)
@@ -294,10 +311,8 @@ def run_jobs(
         base = os.getcwd()
         chunks: Iterable[list[Job]] = batched(jobs, size)
     elif cpu_bound:
-        # small batches: a slow image delays few others
-        size = batch_size or max(1, min(16, len(jobs) // (max(workers, 1) * 8)))
         base = ""
-        chunks = batched(jobs, size)
+        chunks = batched(jobs, batch_size) if batch_size else shrinking_batches(jobs, workers)
     else:
         base = ""
         chunks = folder_batches(jobs, workers, batch_size)

@@ -441,3 +441,21 @@ def test_copy_batches_keep_to_one_folder_each() -> None:
     few = jobs({"n00000001": 10})
     assert [len(b) for b in folder_batches(cast(Any, few), workers=2)] == [5, 5]
     assert [len(b) for b in folder_batches(cast(Any, many), workers=2, cap=4)][:3] == [3, 4, 4]
+
+
+def test_resize_batches_are_large_then_shrink_to_the_end() -> None:
+    # Each batch costs the parent process CPU the workers need, so most are large;
+    # the last ones are small so that both workers finish together. Order is kept.
+    from typing import Any, cast
+
+    from imagenet_cli.subset.extract import shrinking_batches
+
+    jobs = list(range(2000))
+    sizes = [len(b) for b in shrinking_batches(cast(Any, jobs), workers=2)]
+    assert [j for b in shrinking_batches(cast(Any, jobs), workers=2) for j in b] == jobs
+    assert sizes[0] == 64 and max(sizes) == 64
+    assert sizes == sorted(sizes, reverse=True)
+    assert sizes[-2] == 4 and sizes[-1] <= 4  # the tail: a few images each
+    assert len(sizes) < 2000 // 16  # far fewer than batches of 16
+    assert [len(b) for b in shrinking_batches(cast(Any, list(range(10))), workers=2)] == [4, 4, 2]
+    assert list(shrinking_batches([], workers=2)) == []
