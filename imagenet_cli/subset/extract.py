@@ -301,10 +301,11 @@ def run_jobs(
 ) -> Iterator[ItemResult]:
     """:func:`process` over ``jobs``, results in the jobs' order whatever ``workers`` is.
 
-    Locally: processes when resizing (CPU work), threads for copies and links
-    (which wait on the kernel), in batches that each stay in one folder (see
-    :func:`folder_batches`). With a ``scheduler``: batches of ``batch_size`` jobs
-    (default :data:`BATCH_SIZE`) on the Dask cluster.
+    Locally: processes when resizing (CPU work), in batches that shrink towards the
+    end (see :func:`shrinking_batches`); threads for copies and links (which wait on
+    the kernel), in batches that each stay in one folder (see :func:`folder_batches`).
+    With a ``scheduler``: batches of ``batch_size`` jobs (default :data:`BATCH_SIZE`)
+    on the Dask cluster.
     """
     if scheduler is not None:
         size = batch_size or BATCH_SIZE
