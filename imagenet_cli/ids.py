@@ -32,7 +32,7 @@ def is_wnid(text: str) -> bool:
     return WNID_RE.match(text) is not None
 
 
-def expand_stdin(values: Iterable[str], stream: IO[str] | None = None) -> Iterator[str]:
+def expand_stdin(values: Iterable[str], stream: Iterable[str] | None = None) -> Iterator[str]:
     """The values, each ``-`` replaced by the lines of ``stream`` (stdin by default).
 
     Blank lines and ``#`` comments are skipped; only the first field of a line counts,
@@ -51,12 +51,26 @@ def expand_stdin(values: Iterable[str], stream: IO[str] | None = None) -> Iterat
 
 def read_id_file(path: str) -> list[str]:
     """Ids from a file (``-``: stdin), one per line, as :func:`expand_stdin` reads them."""
+    return [ident for _, ident in read_id_lines(path)]
+
+
+def read_id_lines(path: str) -> list[tuple[int, str]]:
+    """``(line number, id)`` of each id in a file (``-``: stdin), read as
+    :func:`expand_stdin` reads them, so errors can name the line."""
     if path == "-":
-        return list(expand_stdin(["-"]))
+        return _numbered(sys.stdin)
     try:
         with Path(path).open(encoding="utf-8") as fh:
-            return list(expand_stdin(["-"], fh))
+            return _numbered(fh)
     except FileNotFoundError:
         raise NotFoundError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise NotFoundError(f"{path}: cannot read: {exc}") from None
+
+
+def _numbered(stream: IO[str]) -> list[tuple[int, str]]:
+    return [
+        (number, ident)
+        for number, line in enumerate(stream, 1)
+        for ident in expand_stdin(["-"], [line])
+    ]

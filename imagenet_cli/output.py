@@ -87,7 +87,8 @@ class Messages:
 
     def error(self, text: str) -> None:
         self.errors += 1
-        self._write("error: ", "1;31", text)
+        for line in text.splitlines() or [""]:  # one labelled line each, for grep
+            self._write("error: ", "1;31", line)
 
     def warn(self, text: str) -> None:
         self.warnings += 1

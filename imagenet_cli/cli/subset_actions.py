@@ -107,7 +107,8 @@ def extract(
             no_header=no_header,
         )
         messages.info(
-            f"plan: {len(plan.wnids)} classes, {len(plan.items):,} images ({per_split}), "
+            f"plan: {_count(len(plan.wnids), 'class', 'classes')}, "
+            f"{_count(len(plan.items), 'image', 'images')} ({per_split}), "
             f"{plan.bytes / 1e6:,.1f} MB from {', '.join(summary.layouts)}; "
             "nothing written (--dry-run)"
         )
@@ -116,12 +117,17 @@ def extract(
             outcome.fail(f"{failure.source}: {failure.error}")
         boxes = f", {summary.bbox:,} annotations" if request.bbox else ""
         messages.info(
-            f"{len(plan.wnids)} classes, {len(plan.items):,} images ({per_split}) "
+            f"{_count(len(plan.wnids), 'class', 'classes')}, "
+            f"{_count(len(plan.items), 'image', 'images')} ({per_split}) "
             f"in {summary.dst}: {summary.written:,} written, {summary.skipped:,} already there, "
             f"{summary.failed:,} failed{boxes}; "
             f"{summary.bytes_written / 1e6:,.1f} MB in {summary.seconds:.1f} s"
         )
     return int(outcome.code)
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
 
 
 def presets(*, fmt: Format | str | None = None, no_header: bool = False) -> int:

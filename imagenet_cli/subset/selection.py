@@ -9,13 +9,13 @@ so train and val always share one class list (one class index per folder).
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .. import releases
 from ..errors import NotFoundError, UsageError
 from ..hierarchy import Hierarchy
-from ..ids import read_id_file
+from ..ids import read_id_lines
 
 
 @dataclass(frozen=True)
@@ -101,9 +101,15 @@ def _explicit(selection: Selection, h: Hierarchy) -> set[str] | None:
     if not (selection.wnids or selection.wnid_files or selection.presets):
         return None
     found: set[str] = set()
-    found.update(_resolve(selection.wnids, h))
+    bad: list[str] = []
+    for ident in selection.wnids:
+        _resolve(ident, h, found, bad, "")
     for file in selection.wnid_files:
-        found.update(_resolve(read_id_file(file), h))
+        where = "<stdin>" if file == "-" else file
+        for number, ident in read_id_lines(file):
+            _resolve(ident, h, found, bad, f"{where}: line {number}: ")
+    if bad:  # every bad id at once, each on its line, rather than one per rerun
+        raise NotFoundError("\n".join(bad))
     for name in selection.presets:
         found.update(releases.classes(name))
     if not found:
@@ -111,5 +117,8 @@ def _explicit(selection: Selection, h: Hierarchy) -> set[str] | None:
     return found
 
 
-def _resolve(idents: Iterable[str], h: Hierarchy) -> list[str]:
-    return [h.resolve(i) for i in idents]
+def _resolve(ident: str, h: Hierarchy, found: set[str], bad: list[str], where: str) -> None:
+    try:
+        found.add(h.resolve(ident))
+    except NotFoundError as exc:
+        bad.append(f"{where}{exc}")

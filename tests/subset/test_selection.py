@@ -113,6 +113,7 @@ def test_missing_class_exits_3_unless_allowed(tree: Tree, tmp_path: Path) -> Non
     assert not (tmp_path / "o").exists()
     res = run([*args, "--wnid", "n01440764", "--allow-missing"])
     assert res.stderr.count("warning:") == 10 and classes_of(tmp_path / "o") == ["n01440764"]
+    assert " 1 class, " in res.stderr  # the summary counts in words that agree
 
 
 def test_unknown_id_and_preset_exit_3(tree: Tree, tmp_path: Path) -> None:
@@ -121,6 +122,29 @@ def test_unknown_id_and_preset_exit_3(tree: Tree, tmp_path: Path) -> None:
             ["subset", "extract", "--from", str(tree.root), "--to", str(tmp_path / "o"), *args],
             expect=3,
         )
+
+
+def test_bad_ids_are_all_named_with_file_and_line(tree: Tree, tmp_path: Path) -> None:
+    # A typo in a class list is refused (no silently smaller subset), every bad id at
+    # once, each on its own error line with where it came from.
+    ids = tmp_path / "ids.txt"
+    ids.write_text("wnid\tname\nn01440764\tx\n# note\nfoo bar\nn99999999\n", encoding="utf-8")
+    base = ["subset", "extract", "--from", str(tree.root), "--to", str(tmp_path / "o")]
+    res = run([*base, "--wnids", str(ids), "--wnid", "nope"], expect=3)
+    errors = [line for line in res.stderr.splitlines() if line.startswith("imagenet: error: ")]
+    assert errors == [
+        "imagenet: error: nope: not a synset id (give a wnid like n02084071, an offset like "
+        "02084071, or a name like dog.n.01; 'imagenet synset search' finds words)",
+        f"imagenet: error: {ids}: line 4: foo bar: not a synset id (give a wnid like "
+        "n02084071, an offset like 02084071, or a name like dog.n.01; 'imagenet synset "
+        "search' finds words)",
+        f"imagenet: error: {ids}: line 5: n99999999: no WordNet 3.0 noun synset has this id",
+    ]
+    res = run([*base, "--wnids", "-"], input="n01440764\ndog.v.01\n", expect=3)
+    assert res.stderr.strip() == (
+        "imagenet: error: <stdin>: line 2: dog.v.01: not a noun synset (ImageNet holds nouns only)"
+    )
+    assert not (tmp_path / "o").exists()
 
 
 def test_random_classes_are_seeded(tree: Tree) -> None:
