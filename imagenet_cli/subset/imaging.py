@@ -86,9 +86,9 @@ def resize(
     data: bytes, size: int, mode: str = "shorter", quality: int = 90
 ) -> tuple[bytes, int, int]:
     """``data`` decoded, oriented upright, resized and encoded as RGB JPEG: (bytes, w, h)."""
-    from PIL import Image, ImageOps
+    from PIL import Image
 
-    from ..images import open_bytes  # here: it brings hashlib, which copies never need
+    from ..images import open_bytes  # here: copies and links never decode
 
     with open_bytes(data) as im:
         width, height = im.size
@@ -98,6 +98,8 @@ def resize(
         orientation = im.getexif().get(0x0112, 1)
         img: PILImage = im
         if orientation in (2, 3, 4, 5, 6, 7, 8):
+            from PIL import ImageOps  # only for the few images not stored upright
+
             img = ImageOps.exif_transpose(im)
             if orientation in _SWAPS:
                 tw, th = th, tw
