@@ -17,6 +17,8 @@ from ..errors import NotFoundError, UsageError
 from ..hierarchy import Hierarchy
 from ..ids import read_id_lines
 
+MAX_BAD_IDS = 20  # error lines for bad ids; a wrong file should not flood the terminal
+
 
 @dataclass(frozen=True)
 class Selection:
@@ -109,7 +111,9 @@ def _explicit(selection: Selection, h: Hierarchy) -> set[str] | None:
         for number, ident in read_id_lines(file):
             _resolve(ident, h, found, bad, f"{where}: line {number}: ")
     if bad:  # every bad id at once, each on its line, rather than one per rerun
-        raise NotFoundError("\n".join(bad))
+        more = len(bad) - MAX_BAD_IDS
+        tail = [f"... and {more} more ids that name no noun synset"] if more > 0 else []
+        raise NotFoundError("\n".join(bad[:MAX_BAD_IDS] + tail))
     for name in selection.presets:
         found.update(releases.classes(name))
     if not found:

@@ -145,6 +145,9 @@ def test_bad_ids_are_all_named_with_file_and_line(tree: Tree, tmp_path: Path) ->
         "imagenet: error: <stdin>: line 2: dog.v.01: not a noun synset (ImageNet holds nouns only)"
     )
     assert not (tmp_path / "o").exists()
+    res = run([*base, "--wnids", "-"], input="".join(f"x{i}\n" for i in range(50)), expect=3)
+    lines = res.stderr.splitlines()
+    assert len(lines) == 21 and lines[-1].endswith("and 30 more ids that name no noun synset")
 
 
 def test_random_classes_are_seeded(tree: Tree) -> None:
