@@ -55,8 +55,16 @@ def image_size(data: bytes) -> tuple[int, int]:
     try:
         with Image.open(io.BytesIO(data)) as im:
             return im.size
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+    except UnidentifiedImageError:
+        raise ValueError(not_an_image(data)) from None
+    except (OSError, SyntaxError) as exc:
         raise ValueError(f"not an image ({exc})") from None
+
+
+def not_an_image(data: bytes) -> str:
+    """Why ``data`` is refused when Pillow finds no format in it (its own message
+    would name an in-memory buffer by its address)."""
+    return "an empty file, not an image" if not data else "not an image Pillow can read"
 
 
 def file_size(path: str) -> tuple[int, int]:
@@ -86,11 +94,15 @@ def resize(
     data: bytes, size: int, mode: str = "shorter", quality: int = 90
 ) -> tuple[bytes, int, int]:
     """``data`` decoded, oriented upright, resized and encoded as RGB JPEG: (bytes, w, h)."""
-    from PIL import Image
+    from PIL import Image, UnidentifiedImageError
 
     from ..images import open_bytes  # here: copies and links never decode
 
-    with open_bytes(data) as im:
+    try:
+        opened = open_bytes(data)
+    except UnidentifiedImageError:
+        raise ValueError(not_an_image(data)) from None
+    with opened as im:
         width, height = im.size
         tw, th = target_size(width, height, size, mode)
         if im.format == "JPEG" and tw < width:

@@ -10,7 +10,7 @@ from PIL import Image
 
 from tests.conftest import run
 
-from .conftest import IMAGENETTE, QUIRKY, Tree
+from .conftest import IMAGENETTE, QUIRKY, Tree, jpeg
 
 
 def manifest(dst: Path) -> list[dict[str, str]]:
@@ -105,6 +105,27 @@ def test_resize_handles_every_quirk_and_reports_the_truncated_file(
             assert (int(rows[path.name]["width"]), int(rows[path.name]["height"])) == im.size
     with Image.open(dst / "train" / tree.quirks["rotated"]) as im:
         assert im.size == (16, 32)  # stored 64x32, EXIF orientation 6: upright is portrait
+
+
+def test_files_that_are_no_image_are_named_plainly(tmp_path: Path) -> None:
+    # Pillow's own message names the in-memory buffer by its address; the user gets
+    # the file and a plain reason, in copy and resize modes alike, and the rest is done.
+    src = tmp_path / "train" / "n01440764"
+    src.mkdir(parents=True)
+    (src / "empty.JPEG").write_bytes(b"")
+    (src / "page.JPEG").write_bytes(b"<html>Photo unavailable</html>")
+    (src / "ok.JPEG").write_bytes(jpeg(1, (40, 30)))
+    for extra in ([], ["--resize", "16"]):
+        dst = tmp_path / f"o{len(extra)}"
+        res = run(
+            ["subset", "extract", "--from", str(src.parent), "--to", str(dst), *extra], expect=1
+        )
+        errors = sorted(line for line in res.stderr.splitlines() if "error:" in line)
+        assert errors == [
+            f"imagenet: error: {src / 'empty.JPEG'}: an empty file, not an image",
+            f"imagenet: error: {src / 'page.JPEG'}: not an image Pillow can read",
+        ], extra
+        assert [r["path"] for r in manifest(dst)] == ["train/n01440764/ok.JPEG"]
 
 
 def test_resize_modes(tree: Tree, tmp_path: Path) -> None:
