@@ -395,7 +395,12 @@ def extract(request: Request, progress: Progress | None = None) -> Summary:
     if opts.mode != "copy" and any(not s.on_disk for s in splits.values()):
         raise UsageError(f"--mode {opts.mode} needs image files; a tar source can only be copied")
     where = ", ".join(request.sources)
-    chosen = select(request.selection, {k: v.classes() for k, v in splits.items()}, where=where)
+    try:
+        chosen = select(request.selection, {k: v.classes() for k, v in splits.items()}, where=where)
+    except NotFoundError as exc:
+        # What is wrong with a source (a cut-off tar) often explains a missing class.
+        problems = [p for source in sources for p in source.problems]
+        raise NotFoundError("\n".join([*problems, str(exc)])) from None
     per_class = {"train": request.per_class, "val": request.val_per_class}
     plan = make_plan(
         splits, chosen.wnids, per_class=per_class, seed=request.selection.seed, options=opts

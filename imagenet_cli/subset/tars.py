@@ -243,11 +243,13 @@ def _build(
     problems: list[tuple[str, str]] = []
     kind = ""
     done = 0
+    last = ""  # the member read last: where a cut-off archive ends
     import tarfile  # here: a folder source never needs it
 
     try:
         with open(path, "rb") as fh, tarfile.open(fileobj=fh, mode="r:") as outer:
             for info in outer:
+                last = info.name
                 reason = refusal(info)
                 if reason == "":
                     continue
@@ -270,7 +272,22 @@ def _build(
                     progress(end - done, size, f"indexing {name}")
                     done = end
     except tarfile.TarError as exc:
-        raise UsageError(f"{path}: not a readable tar file ({exc})") from None
+        if not last:
+            raise UsageError(f"{path}: not a readable tar file ({exc})") from None
+        # Cut off (an interrupted download of a 138 GB tar): keep what is whole, so the
+        # classes before the cut can be used while the rest shows as missing.
+        problems.append(
+            (
+                last,
+                f"the archive ends at byte {size:,}, inside this member or just after it "
+                "(an interrupted download?): it and any later members are missing",
+            )
+        )
+    whole = [m for m in members if m[2] + m[3] <= size]
+    if len(whole) < len(members):
+        members = whole
+        if not problems or problems[-1][0] != last:
+            problems.append((last, f"the archive ends at byte {size:,}, inside this member"))
     if not kind:
         kind = FLAT
     conn.execute("BEGIN IMMEDIATE")

@@ -13,7 +13,7 @@ from imagenet_cli import releases
 from imagenet_cli.subset.sources import detect_layout
 from tests.conftest import run
 
-from .conftest import ValSet, add_bytes, jpeg, tar_of_tars, val_xml, write_tree
+from .conftest import Tree, ValSet, add_bytes, jpeg, tar_of_tars, val_xml, write_tree
 
 
 def written(dst: Path, split: str = "val") -> dict[str, set[str]]:
@@ -222,6 +222,36 @@ def test_hostile_tar_members_are_refused(tmp_path: Path) -> None:
     # refused members are reported on every run, also from the cached index
     again = run(["subset", "extract", "--from", str(tar), "--to", str(dst)], expect=1)
     assert again.stderr.count("error:") == 5 and "1 already there" in again.stderr
+
+
+def test_cut_off_tar_gives_what_is_whole(tree: Tree, tmp_path: Path) -> None:
+    # An interrupted download of the train tar: classes before the cut are used, the one
+    # it cuts keeps its whole images, later ones are missing, and every run says why.
+    full = tar_of_tars(tree, tmp_path / "full.tar")
+    with tarfile.open(full) as tf:
+        members = tf.getmembers()
+    cut_in = members[2]
+    size = cut_in.offset_data + cut_in.size // 2
+    cut = tmp_path / "cut.tar"
+    cut.write_bytes(full.read_bytes()[:size])
+    first, third, fourth = (m.name[: -len(".tar")] for m in (members[0], members[2], members[3]))
+
+    def extract(dst: str, wnid: str, expect: int) -> str:
+        args = ["subset", "extract", "--from", str(cut), "--to", str(tmp_path / dst)]
+        return run([*args, "--wnid", wnid], expect=expect).stderr
+
+    why = f"member {cut_in.name}: the archive ends at byte {size:,}"
+    assert why in extract("a", first, 1)
+    assert written(tmp_path / "a", "train") == {first: set(tree.files[first])}
+    for name, data in tree.files[first].items():
+        assert (tmp_path / "a" / "train" / first / name).read_bytes() == data
+    assert why in extract("b", third, 1)  # and again from the cached index
+    got = written(tmp_path / "b", "train")[third]
+    assert got and got < set(tree.files[third])  # some of it, each image whole
+    for name in got:
+        assert (tmp_path / "b" / "train" / third / name).read_bytes() == tree.files[third][name]
+    stderr = extract("c", fourth, 3)
+    assert why in stderr and f"lacks 1 selected class(es) in its train split: {fourth}" in stderr
 
 
 @pytest.mark.parametrize("layout", ["train-tar", "val-folder"])
