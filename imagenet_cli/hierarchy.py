@@ -22,6 +22,7 @@ from .ids import NAME_RE, offset_of, wnid
 from .synset_index import below_sets, normalize, open_index
 
 ROOT = "n00001740"  # entity.n.01
+UPS_BEFORE_LOADING = 5000  # parent lookups one at a time before all edges are loaded
 
 _COLUMNS = "offset, name, lexfile, lemmas, ranks, definition, examples, n_children, n_desc, depth"
 
@@ -94,6 +95,7 @@ class Hierarchy:
 
     def __init__(self, conn: sqlite3.Connection | None = None) -> None:
         self._conn = conn
+        self._ups_asked = 0  # parent lookups made one synset at a time (see _ups)
 
     @classmethod
     def default(cls) -> Hierarchy:
@@ -210,16 +212,31 @@ class Hierarchy:
         )
         return self.get_many(wnid(r[0]) for r in rows.fetchall())
 
+    def _ups(self, offset: int) -> list[int]:
+        """The parents of one synset, sorted.
+
+        A lookup or two needs a few of the 84,000 edges: ask the index for each (a few
+        microseconds) instead of loading them all (about 50 ms, most of a ``synset show``).
+        Past a few thousand lookups in one process, load them all after all.
+        """
+        loaded = self.__dict__.get("_parents")
+        if loaded is None and self._ups_asked < UPS_BEFORE_LOADING:
+            self._ups_asked += 1
+            rows = self.conn.execute(
+                "SELECT parent FROM edge WHERE child = ? ORDER BY parent", (offset,)
+            )
+            return [r[0] for r in rows]
+        return (loaded or self._parents).get(offset, [])
+
     def ancestor_offsets(self, offset: int) -> set[int]:
         """Every synset above ``offset`` (not itself)."""
-        parents = self._parents
         seen: set[int] = set()
-        stack = list(parents.get(offset, ()))
+        stack = self._ups(offset)
         while stack:
             node = stack.pop()
             if node not in seen:
                 seen.add(node)
-                stack.extend(parents.get(node, ()))
+                stack.extend(self._ups(node))
         return seen
 
     def descendant_offsets(self, offset: int) -> set[int]:
@@ -267,13 +284,12 @@ class Hierarchy:
 
     def hypernym_paths(self, ident: str) -> list[list[str]]:
         """Every path of wnids from the root down to ``ident``, as nltk orders them."""
-        parents = self._parents
         start = self._offset(ident)
         paths: list[list[int]] = []
         stack: list[list[int]] = [[start]]
         while stack:
             path = stack.pop()
-            ups = parents.get(path[-1], ())
+            ups = self._ups(path[-1])
             if not ups:
                 paths.append(path[::-1])
                 continue

@@ -136,6 +136,31 @@ def test_paths_ancestors_lca(h: Hierarchy) -> None:
         h.lca(["dog.n.01"])
 
 
+def test_paths_by_single_lookups_equal_paths_from_all_edges() -> None:
+    # A lookup or two asks the index for each parent instead of loading all 84,000
+    # edges; both ways give the same answers.
+    import random
+
+    one_by_one, loaded = Hierarchy(), Hierarchy()
+    loaded._parents  # noqa: B018 -- every edge, loaded up front
+    sample = ["n02084071", "n09918248", "n10787470", ROOT]
+    sample += random.Random(5).sample(sorted(releases.classes("imagenet21k")), 40)
+    for w in sample:
+        assert one_by_one.hypernym_paths(w) == loaded.hypernym_paths(w), w
+        assert one_by_one.ancestors(w) == loaded.ancestors(w), w
+    assert "_parents" not in one_by_one.__dict__  # never needed them all
+
+
+def test_many_lookups_load_all_edges_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from imagenet_cli import hierarchy
+
+    monkeypatch.setattr(hierarchy, "UPS_BEFORE_LOADING", 3)
+    h, reference = Hierarchy(), Hierarchy()
+    reference._parents  # noqa: B018
+    assert h.hypernym_paths("n02085620") == reference.hypernym_paths("n02085620")
+    assert "_parents" in h.__dict__  # past 3 single lookups, the rest came from all edges
+
+
 def test_tree_counts_and_release_pruning(h: Hierarchy) -> None:
     node = h.tree("n02084071", depth=1)
     assert node.count == h.get("n02084071").n_descendants
