@@ -30,7 +30,6 @@ from . import imaging
 from .plan import SPLITS, Options, Plan, WorkItem, make_plan
 from .selection import Selection, select
 from .sources import Source, Split, open_source
-from .tars import read_bytes
 
 if TYPE_CHECKING:
     from ..drivers.cluster import Cluster
@@ -132,6 +131,21 @@ def _read(path: str, offset: int, length: int) -> bytes:
         return read_bytes(path, offset, length)
     with open(path, "rb") as fh:
         return fh.read()
+
+
+def read_bytes(path: str, offset: int, size: int) -> bytes:
+    """``size`` bytes at ``offset`` of the file at ``path`` (short read: an error)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        data = os.pread(fd, size, offset)
+        while len(data) < size:  # pread may return less on some file systems
+            more = os.pread(fd, size - len(data), offset + len(data))
+            if not more:
+                raise OSError(f"archive ends {size - len(data)} bytes early")
+            data += more
+        return data
+    finally:
+        os.close(fd)
 
 
 def write_atomic(dest: str, data: bytes) -> None:

@@ -21,11 +21,13 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import NotFoundError, UsageError
 from ..ids import is_wnid
-from . import labels as labels_mod
-from . import tars
+
+if TYPE_CHECKING:
+    from .tars import ArchiveIndex
 
 Progress = Callable[[int, int | None, str], None]
 
@@ -134,7 +136,7 @@ class TarOfTars(Split):
 
     on_disk = False
 
-    def __init__(self, index: tars.ArchiveIndex) -> None:
+    def __init__(self, index: ArchiveIndex) -> None:
         self.index = index
         self._groups = index.groups()
 
@@ -154,7 +156,7 @@ class LabelledTar(Split):
 
     on_disk = False
 
-    def __init__(self, index: tars.ArchiveIndex, labels: dict[str, str]) -> None:
+    def __init__(self, index: ArchiveIndex, labels: dict[str, str]) -> None:
         self.index = index
         self.unlabelled = 0
         self._by_class: dict[str, list[SourceFile]] = {}
@@ -211,11 +213,15 @@ def open_source(
         if spec is None and layout == "kaggle":
             found = _kaggle_solution(path)
             spec = str(found) if found else None
+        from . import labels as labels_mod  # here: a train folder has no labels to read
+
         return labels_mod.load(spec, devkit_synsets)
 
     if layout in ("train-tar", "val-tar"):
         if not path.is_file():
             raise UsageError(f"{location}: layout {layout} needs a tar file")
+        from . import tars  # here: folder sources never open an archive
+
         index = tars.open_index(path, progress)
         src.index_built = index.built
         src.problems.extend(f"{path}: member {m}: {r}" for m, r in index.problems())

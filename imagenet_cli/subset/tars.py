@@ -134,21 +134,6 @@ class _Window:
         pass
 
 
-def read_bytes(path: str, offset: int, size: int) -> bytes:
-    """``size`` bytes at ``offset`` of the file at ``path`` (short read: an error)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        data = os.pread(fd, size, offset)
-        while len(data) < size:  # pread may return less on some file systems
-            more = os.pread(fd, size - len(data), offset + len(data))
-            if not more:
-                raise OSError(f"archive ends {size - len(data)} bytes early")
-            data += more
-        return data
-    finally:
-        os.close(fd)
-
-
 @dataclass(frozen=True)
 class ArchiveIndex:
     """The indexed content of one tar file."""
