@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import repeat
 from pathlib import Path
 from typing import IO, Any, NamedTuple
@@ -167,14 +167,22 @@ class FolderReader:
         self.close()
 
 
-def archive_items(fh: IO[bytes], label: str, max_bytes: int) -> Iterator[Item]:
-    """The annotation files of one tar stream, nested archives included."""
+def archive_items(
+    fh: IO[bytes],
+    label: str,
+    max_bytes: int,
+    want_xml: Callable[[str], bool] | None = None,
+) -> Iterator[Item]:
+    """The annotation files of one tar stream, nested archives included; with
+    ``want_xml``, only the XML members it picks (the others are skipped unread)."""
 
     def limit(name: str) -> int:  # asked only of wanted names: XML files and archives
         return max_bytes if _is_xml(name) else MAX_NESTED_ARCHIVE
 
     def want(name: str) -> bool:
-        return _is_xml(name) or is_archive_name(name)
+        if _is_xml(name):
+            return want_xml is None or want_xml(name)
+        return is_archive_name(name)
 
     prefix = label + "!"
     try:
@@ -185,7 +193,7 @@ def archive_items(fh: IO[bytes], label: str, max_bytes: int) -> Iterator[Item]:
             elif name[-4:].lower() == ".xml":
                 yield _tuple_new(Item, (source, None, data, None))
             else:  # an archive (want() passes nothing else)
-                yield from archive_items(io.BytesIO(data), source, max_bytes)
+                yield from archive_items(io.BytesIO(data), source, max_bytes, want_xml)
     except ArchiveError as err:
         yield Item(label, problem=str(err))
 

@@ -194,7 +194,8 @@ def extract(
         str | None,
         typer.Option(
             "--bbox",
-            help="Folder of bounding-box XMLs; matching ones go to DST/bbox/<split>/.",
+            help="Bounding-box XMLs, a folder or a tar(.gz) such as "
+            "ILSVRC2012_bbox_train_v2.tar.gz; matching ones go to DST/bbox/<split>/.",
             show_default=False,
         ),
     ] = None,

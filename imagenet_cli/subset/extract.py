@@ -457,6 +457,8 @@ def _run(
             pass
     known = _previous_manifest(dst)
     jobs = _jobs(plan.items, dst, opts, known, request.bbox, fresh)
+    if request.bbox is not None and not os.path.isdir(request.bbox):
+        summary.problems.extend(unpack_annotations(request.bbox, jobs))
     workers = resolve_workers(request.workers)
     if opts.resize is None and opts.mode != "copy" and not request.workers:
         # A link is a few system calls: threads would spend more on handing the
@@ -519,11 +521,12 @@ def _check_options(request: Request) -> None:
         if value is not None and value < 1:
             raise UsageError(f"{name} takes a positive count")
     if request.bbox is not None and not Path(request.bbox).is_dir():
-        if Path(request.bbox).exists():
+        if not Path(request.bbox).exists():
+            raise NotFoundError(f"--bbox {request.bbox}: no such file or folder")
+        if not Path(request.bbox).is_file():
             raise UsageError(
-                f"--bbox {request.bbox}: give the folder of annotations (unpack the archive first)"
+                f"--bbox {request.bbox}: give a folder or a tar archive of annotations"
             )
-        raise NotFoundError(f"--bbox {request.bbox}: no such folder")
     dst = Path(request.dst)
     if dst.exists() and not dst.is_dir():
         raise UsageError(f"--to {request.dst}: exists and is not a folder")
@@ -622,21 +625,54 @@ def _jobs(
     fresh: set[tuple[str, str]],
 ) -> list[Job]:
     root = str(dst.resolve())
-    bases = _bbox_bases(Path(bbox)) if bbox else {}
+    folder = bool(bbox) and os.path.isdir(str(bbox))
+    bases = _bbox_bases(Path(str(bbox))) if folder else {}
     jobs = []
     for item in items:
         candidates: tuple[str, ...] = ()
         bbox_dest = ""
         if bbox:
             stem = item.src.name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-            base = bases[item.split]
-            candidates = (f"{base}/{item.wnid}/{stem}.xml", f"{base}/{stem}.xml")
             bbox_dest = f"{root}/bbox/{item.split}/{item.wnid}/{stem}.xml"
+            if folder:
+                base = bases[item.split]
+                candidates = (f"{base}/{item.wnid}/{stem}.xml", f"{base}/{stem}.xml")
+            else:  # unpacked from the archive before the images, or not there
+                candidates = (bbox_dest,)
         new = (item.split, item.wnid) in fresh
         jobs.append(
             Job(item, f"{root}/{item.rel}", opts, known.get(item.rel), candidates, bbox_dest, new)
         )
     return jobs
+
+
+def unpack_annotations(archive: str, jobs: list[Job]) -> list[str]:
+    """Write the annotations of ``jobs`` found in a tar archive (``.tar``, ``.tar.gz``,
+    nested per-class archives too) to their places under the target folder, matched
+    by image name; the archive's problems (refused members, damage) come back."""
+    from ..bbox.inputs import archive_items
+
+    wanted = {j.bbox_dest.rsplit("/", 1)[1][: -len(".xml")]: j.bbox_dest for j in jobs}
+    if not wanted:
+        return []
+
+    def stem(name: str) -> str:
+        return name.rsplit("/", 1)[-1][: -len(".xml")]
+
+    problems = []
+    try:
+        with open(archive, "rb") as fh:
+            for item in archive_items(fh, archive, MAX_BBOX_XML, lambda n: stem(n) in wanted):
+                if item.data is None:
+                    problems.append(f"{item.source}: {item.problem}")
+                    continue
+                dest = wanted[stem(item.source.rsplit("!", 1)[-1])]
+                if not os.path.exists(dest):
+                    os.makedirs(os.path.dirname(dest), exist_ok=True)
+                    write_atomic(dest, item.data)
+    except OSError as exc:
+        problems.append(f"{archive}: cannot read: {exc.strerror or exc}")
+    return problems
 
 
 def _bbox_bases(root: Path) -> dict[str, str]:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
+import tarfile
 from pathlib import Path
 
 from PIL import Image
 
 from tests.conftest import run
 
-from .conftest import IMAGENETTE, QUIRKY, Tree, jpeg
+from .conftest import IMAGENETTE, QUIRKY, Tree, add_bytes, jpeg
 
 
 def manifest(dst: Path) -> list[dict[str, str]]:
@@ -436,6 +438,40 @@ def test_bbox_annotations_are_copied(tree: Tree, tmp_path: Path) -> None:
     assert "2 annotations" in res.stderr
     got = sorted(p.name for p in (dst / "bbox" / "train" / "n01440764").iterdir())
     assert got == sorted(n.rsplit(".", 1)[0] + ".xml" for n in wanted)
+
+
+def test_bbox_annotations_from_an_archive(tree: Tree, tmp_path: Path) -> None:
+    # ImageNet ships its boxes as archives: ILSVRC2012_bbox_train_v2.tar.gz holds
+    # <wnid>/<image>.xml, the full release one <wnid>.tar.gz per synset. Both are read
+    # as they are; members that could escape are refused and named.
+    first, second = sorted(tree.files["n01440764"])[:2], sorted(tree.files["n02102040"])[:1]
+
+    def xml(name: str) -> bytes:
+        return f"<annotation><filename>{name[:-5]}</filename></annotation>".encode()
+
+    nested = io.BytesIO()
+    with tarfile.open(fileobj=nested, mode="w:gz") as inner:
+        for name in second:
+            add_bytes(inner, f"Annotation/n02102040/{name[:-5]}.xml", xml(name))
+    archive = tmp_path / "boxes.tar.gz"
+    with tarfile.open(archive, "w:gz") as outer:
+        for name in first:
+            add_bytes(outer, f"n01440764/{name[:-5]}.xml", xml(name))
+        add_bytes(outer, "n01440764/n01440764_0.xml", b"<annotation/>")  # no such image
+        add_bytes(outer, "n02102040.tar.gz", nested.getvalue())
+        add_bytes(outer, f"../{first[0][:-5]}.xml", b"<evil/>")
+    dst = tmp_path / "out"
+    args = ["subset", "extract", "--from", str(tree.root), "--to", str(dst), "--bbox"]
+    args += [str(archive), "--wnid", "n01440764", "--wnid", "n02102040"]
+    res = run(args, expect=1)
+    assert "3 annotations" in res.stderr
+    errors = [line for line in res.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and f"!../{first[0][:-5]}.xml: '..' in path" in errors[0]
+    for wnid, names in (("n01440764", first), ("n02102040", second)):
+        for name in names:
+            assert (dst / "bbox" / "train" / wnid / f"{name[:-5]}.xml").read_bytes() == xml(name)
+    assert len(list((dst / "bbox").rglob("*.xml"))) == 3 and not (tmp_path / "evil.xml").exists()
+    assert "3 annotations" in run(args, expect=1).stderr  # a rerun finds them in place
 
 
 def test_copy_batches_keep_to_one_folder_each() -> None:
