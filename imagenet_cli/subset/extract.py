@@ -43,7 +43,7 @@ MAX_BBOX_XML = 1024 * 1024
 BATCH_SIZE = 64  # images per task on a cluster
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: see plan.WorkItem
 class Job:
     """One work item with everything :func:`process` needs (picklable, no globals)."""
 
@@ -56,7 +56,7 @@ class Job:
     fresh: bool = False  # its class folder was made by this run: nothing there to skip
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: see plan.WorkItem
 class ItemResult:
     """What became of one image; ``status`` is written, skipped or failed."""
 

@@ -46,7 +46,7 @@ IMAGE_EXTENSIONS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: see plan.WorkItem
 class SourceFile:
     """One image of a source: a file on disk, or ``size`` bytes at ``offset`` of a tar."""
 
