@@ -7,7 +7,6 @@ so the same command gives the same subset every time.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -79,6 +78,8 @@ def sample(
     """``count`` of a class's files (all when None or fewer), chosen by the seed."""
     if count is None or count >= len(files):
         return files
+    import random  # here: a whole copy never samples
+
     ordered = sorted(files, key=lambda f: f.name)
     rng = random.Random(f"{seed}:{wnid}:{split}")
     return sorted(rng.sample(ordered, count), key=lambda f: f.name)

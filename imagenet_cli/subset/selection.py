@@ -8,7 +8,6 @@ so train and val always share one class list (one class index per folder).
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -91,6 +90,8 @@ def select(
                 f"--classes {selection.classes}: only {len(chosen)} classes to choose from"
             )
         else:
+            import random  # here: most selections draw nothing
+
             rng = random.Random(f"{selection.seed}:classes")
             chosen = sorted(rng.sample(chosen, selection.classes))
     if not chosen:
