@@ -22,6 +22,7 @@ from .ids import NAME_RE, offset_of, wnid
 from .synset_index import below_sets, normalize, open_index
 
 ROOT = "n00001740"  # entity.n.01
+MAX_BAD_IDS = 20  # error lines for bad ids; a wrong file should not flood the terminal
 UPS_BEFORE_LOADING = 5000  # parent lookups one at a time before all edges are loaded
 
 _COLUMNS = "offset, name, lexfile, lemmas, ranks, definition, examples, n_children, n_desc, depth"
@@ -143,6 +144,27 @@ class Hierarchy:
         Raises :class:`NotFoundError` with a line that names the id and what is wrong.
         """
         return wnid(self._offset(ident))
+
+    def resolve_listed(self, idents: Iterable[tuple[str, str]]) -> list[str]:
+        """The wnids of ``(where, id)`` pairs, in order; ``where`` says where a bad id
+        came from (``"ids.txt: line 4: "``, or ``""`` for an argument).
+
+        Every bad id is reported at once, each on its own line of one
+        :class:`NotFoundError` (at most :data:`MAX_BAD_IDS`, then a count), so a list
+        with typos is not mended one rerun at a time.
+        """
+        found: list[str] = []
+        bad: list[str] = []
+        for where, ident in idents:
+            try:
+                found.append(self.resolve(ident))
+            except NotFoundError as exc:
+                bad.append(f"{where}{exc}")
+        if bad:
+            more = len(bad) - MAX_BAD_IDS
+            tail = [f"... and {more} more ids that name no noun synset"] if more > 0 else []
+            raise NotFoundError("\n".join(bad[:MAX_BAD_IDS] + tail))
+        return found
 
     def _offset(self, ident: str) -> int:
         text = ident.strip()

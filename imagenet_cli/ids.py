@@ -49,11 +49,6 @@ def expand_stdin(values: Iterable[str], stream: Iterable[str] | None = None) -> 
                 yield item
 
 
-def read_id_file(path: str) -> list[str]:
-    """Ids from a file (``-``: stdin), one per line, as :func:`expand_stdin` reads them."""
-    return [ident for _, ident in read_id_lines(path)]
-
-
 def read_id_lines(path: str) -> list[tuple[int, str]]:
     """``(line number, id)`` of each id in a file (``-``: stdin), read as
     :func:`expand_stdin` reads them, so errors can name the line."""
@@ -66,6 +61,16 @@ def read_id_lines(path: str) -> list[tuple[int, str]]:
         raise NotFoundError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise NotFoundError(f"{path}: cannot read: {exc}") from None
+
+
+def listed_ids(values: Iterable[str], files: Iterable[str]) -> list[tuple[str, str]]:
+    """``(where, id)`` for ids given as arguments and in files (``-``: stdin), ``where``
+    naming a file's line (``"ids.txt: line 4: "``) for error messages."""
+    pairs = [("", ident) for ident in values]
+    for path in files:
+        name = "<stdin>" if path == "-" else path
+        pairs += [(f"{name}: line {number}: ", ident) for number, ident in read_id_lines(path)]
+    return pairs
 
 
 def _numbered(stream: IO[str]) -> list[tuple[int, str]]:

@@ -59,7 +59,7 @@ def fetch(
     """``imagenet fetch``."""
     from .. import config, terms
     from ..fetch import select
-    from ..ids import expand_stdin, read_id_file
+    from ..ids import expand_stdin, listed_ids
     from ..sources import ListOptions
 
     if image_format not in ("jpeg", "keep"):
@@ -70,10 +70,8 @@ def fetch(
         raise UsageError("--refresh and --offline cannot go together")
     out_dir = Path(out)
     manifest_path = Path(manifest) if manifest else None
-    idents = list(expand_stdin(wnid or []))
-    if wnids:
-        idents += read_id_file(wnids)
-    if not idents:
+    listed = listed_ids(expand_stdin(wnid or []), [wnids] if wnids else [])
+    if not listed:
         raise UsageError("no synsets given: use --wnid W (repeatable) or --wnids FILE")
     from ..drivers import resolve_scheduler
 
@@ -81,6 +79,9 @@ def fetch(
     terms.gate(accept_terms, name, email, organization)
     if accept_terms:
         messages.info(f"terms of access version {terms.current().version} accepted")
+    from ..hierarchy import Hierarchy
+
+    idents = Hierarchy.default().resolve_listed(listed)  # every bad id named, with its line
     previous, messages.quiet = messages.quiet, quiet  # -q for what the library says too
     try:
         base = str(config.get("base_url", base_url)).rstrip("/")

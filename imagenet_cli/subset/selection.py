@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 from .. import releases
 from ..errors import NotFoundError, UsageError
 from ..hierarchy import Hierarchy
-from ..ids import read_id_lines
-
-MAX_BAD_IDS = 20  # error lines for bad ids; a wrong file should not flood the terminal
+from ..ids import listed_ids
 
 
 @dataclass(frozen=True)
@@ -103,27 +101,9 @@ def _explicit(selection: Selection, h: Hierarchy) -> set[str] | None:
     """The explicitly named classes, resolved to wnids; None when none were named."""
     if not (selection.wnids or selection.wnid_files or selection.presets):
         return None
-    found: set[str] = set()
-    bad: list[str] = []
-    for ident in selection.wnids:
-        _resolve(ident, h, found, bad, "")
-    for file in selection.wnid_files:
-        where = "<stdin>" if file == "-" else file
-        for number, ident in read_id_lines(file):
-            _resolve(ident, h, found, bad, f"{where}: line {number}: ")
-    if bad:  # every bad id at once, each on its line, rather than one per rerun
-        more = len(bad) - MAX_BAD_IDS
-        tail = [f"... and {more} more ids that name no noun synset"] if more > 0 else []
-        raise NotFoundError("\n".join(bad[:MAX_BAD_IDS] + tail))
+    found = set(h.resolve_listed(listed_ids(selection.wnids, selection.wnid_files)))
     for name in selection.presets:
         found.update(releases.classes(name))
     if not found:
         raise UsageError("the selection names no class (empty id list)")
     return found
-
-
-def _resolve(ident: str, h: Hierarchy, found: set[str], bad: list[str], where: str) -> None:
-    try:
-        found.add(h.resolve(ident))
-    except NotFoundError as exc:
-        bad.append(f"{where}{exc}")

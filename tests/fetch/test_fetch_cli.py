@@ -205,6 +205,24 @@ def test_unknown_wnid_list(base_env: ImageServer, accepted: object) -> None:
     assert "no image list" in res.stderr
 
 
+def test_bad_ids_are_all_named_before_any_request(
+    base_env: ImageServer, accepted: object, tmp_path: Path
+) -> None:
+    ids = tmp_path / "ids.txt"
+    ids.write_text(f"{FISH}\nfoo\n\nn99999999\n", encoding="utf-8")
+    res = run(["fetch", "--wnids", str(ids), "--wnid", "dog.v.01", "--urls-only"], expect=3)
+    not_id = (
+        "not a synset id (give a wnid like n02084071, an offset like 02084071, "
+        "or a name like dog.n.01; 'imagenet synset search' finds words)"
+    )
+    assert res.stderr.splitlines() == [
+        "imagenet: error: dog.v.01: not a noun synset (ImageNet holds nouns only)",
+        f"imagenet: error: {ids}: line 2: foo: {not_id}",
+        f"imagenet: error: {ids}: line 4: n99999999: no WordNet 3.0 noun synset has this id",
+    ]
+    assert base_env.requests == []
+
+
 def fall11(n_per: int = 3) -> bytes:
     lines = []
     for w in (FISH, "n01443537", DOG):
