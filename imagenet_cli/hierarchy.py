@@ -253,7 +253,7 @@ class Hierarchy:
     def ancestor_offsets(self, offset: int) -> set[int]:
         """Every synset above ``offset`` (not itself)."""
         seen: set[int] = set()
-        stack = self._ups(offset)
+        stack = list(self._ups(offset))  # a copy: the list may be the loaded edges' own
         while stack:
             node = stack.pop()
             if node not in seen:
