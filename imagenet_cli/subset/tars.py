@@ -261,6 +261,7 @@ def _build(
             raise UsageError(f"{path}: not a readable tar file ({exc})") from None
         # Cut off (an interrupted download of a 138 GB tar): keep what is whole, so the
         # classes before the cut can be used while the rest shows as missing.
+        members = [m for m in members if m[2] + m[3] <= size]
         problems.append(
             (
                 last,
@@ -268,11 +269,6 @@ def _build(
                 "(an interrupted download?): it and any later members are missing",
             )
         )
-    whole = [m for m in members if m[2] + m[3] <= size]
-    if len(whole) < len(members):
-        members = whole
-        if not problems or problems[-1][0] != last:
-            problems.append((last, f"the archive ends at byte {size:,}, inside this member"))
     if not kind:
         kind = FLAT
     conn.execute("BEGIN IMMEDIATE")
