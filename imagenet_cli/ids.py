@@ -32,7 +32,7 @@ def is_wnid(text: str) -> bool:
     return WNID_RE.match(text) is not None
 
 
-def expand_stdin(values: Iterable[str], stream: Iterable[str] | None = None) -> Iterator[str]:
+def expand_stdin(values: Iterable[str], stream: IO[str] | None = None) -> Iterator[str]:
     """The values, each ``-`` replaced by the lines of ``stream`` (stdin by default).
 
     Blank lines and ``#`` comments are skipped; only the first field of a line counts,
@@ -44,9 +44,15 @@ def expand_stdin(values: Iterable[str], stream: Iterable[str] | None = None) -> 
             yield value
             continue
         for line in stream or sys.stdin:
-            item = line.split("\t", 1)[0].split(",", 1)[0].strip()
-            if item and not item.startswith("#") and item != "wnid":
+            item = _line_id(line)
+            if item:
                 yield item
+
+
+def _line_id(line: str) -> str:
+    """The id on a line of a list: its first field, "" for a blank, comment or header."""
+    item = line.split("\t", 1)[0].split(",", 1)[0].strip()
+    return "" if item.startswith("#") or item == "wnid" else item
 
 
 def read_id_lines(path: str) -> list[tuple[int, str]]:
@@ -74,8 +80,5 @@ def listed_ids(values: Iterable[str], files: Iterable[str]) -> list[tuple[str, s
 
 
 def _numbered(stream: IO[str]) -> list[tuple[int, str]]:
-    return [
-        (number, ident)
-        for number, line in enumerate(stream, 1)
-        for ident in expand_stdin(["-"], [line])
-    ]
+    numbered = ((number, _line_id(line)) for number, line in enumerate(stream, 1))
+    return [(number, ident) for number, ident in numbered if ident]
