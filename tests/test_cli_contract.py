@@ -87,6 +87,20 @@ def test_fast_path_leaves_the_rest_to_typer(args: list[str]) -> None:
     assert fastpath.try_run(args) is None
 
 
+def test_version_on_the_fast_path_prints_what_typer_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    assert fastpath.try_run(["--version"]) == 0
+    fast = capsys.readouterr().out
+    from typer.testing import CliRunner
+
+    typer_out = CliRunner().invoke(app, ["--version"]).stdout
+    assert fast == typer_out and fast.startswith("imagenet-cli ")
+    quiet = (
+        "import contextlib, io\nfrom imagenet_cli.cli.fastpath import try_run\n"
+        "with contextlib.redirect_stdout(io.StringIO()): try_run(['--version'])"
+    )
+    assert _loaded_after(quiet, ("typer", "click", "rich")) == []
+
+
 def _loaded_after(statement: str, heavy: tuple[str, ...]) -> list[str]:
     """Which of ``heavy`` a fresh interpreter has loaded after ``statement``."""
     code = f"import sys\n{statement}\nprint(','.join(m for m in {heavy!r} if m in sys.modules))"

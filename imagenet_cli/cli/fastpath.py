@@ -19,6 +19,13 @@ def try_run(argv: list[str]) -> int | None:
     """Run ``argv`` on the fast path and return its exit code, or None to fall back."""
     if not argv:
         return None
+    if argv == ["--version"]:  # what install checks in scripts run, so Typer stays unloaded
+        import sys
+
+        from .. import __version__
+
+        sys.stdout.write(f"imagenet-cli {__version__}\n")
+        return 0
     from .fastpath_spec import SPEC
 
     command = SPEC.get("top", {}).get(argv[0])
