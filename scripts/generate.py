@@ -78,6 +78,7 @@ def _param_spec(param: Any) -> dict[str, Any] | None:
 def fastpath_spec() -> dict[str, Any]:
     """The parameter spec of every command the fast path may serve."""
     import importlib
+    import inspect
 
     from typer.main import get_command
 
@@ -88,7 +89,9 @@ def fastpath_spec() -> dict[str, Any]:
     def entry(module: str, cmd: Any) -> dict[str, Any] | None:
         actions = importlib.import_module(f"imagenet_cli.cli.{module}_actions")
         name = cmd.callback.__name__
-        target = getattr(actions, name, None) or getattr(actions, name + "_", None)
+        # Only a function: an actions module may import a module under the command's name.
+        found = (getattr(actions, n, None) for n in (name, name + "_"))
+        target = next((t for t in found if inspect.isfunction(t)), None)
         if target is None:
             return None
         params = [_param_spec(p) for p in cmd.params if p.name != "help"]

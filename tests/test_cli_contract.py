@@ -64,10 +64,27 @@ def test_completions_and_fastpath_spec_are_current() -> None:
         ["synset", "tree", "n02084071", "-d", "1"],
         ["synset", "map", "--ilsvrc-index", "5", "--", "7"],
         ["synset", "lca", "n02084071", "n02121808", "-f", "ids"],
+        ["synset", "releases"],
+        ["synset", "releases", "--all", "-f", "ids"],
     ],
 )
 def test_fast_path_matches_typer(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     same_on_fast_path(args, capsys)
+
+
+def test_every_fast_path_target_is_a_command_body() -> None:
+    import importlib
+    import inspect
+
+    from imagenet_cli.cli.fastpath_spec import SPEC
+
+    entries = [*SPEC["top"].values()] + [
+        entry for group in SPEC["commands"].values() for entry in group.values()
+    ]
+    assert len(entries) > 15
+    for entry in entries:
+        module, _, name = entry["target"].partition(":")
+        assert inspect.isfunction(getattr(importlib.import_module(module), name)), entry["target"]
 
 
 @pytest.mark.parametrize(
@@ -87,7 +104,9 @@ def test_fast_path_leaves_the_rest_to_typer(args: list[str]) -> None:
     assert fastpath.try_run(args) is None
 
 
-def test_version_on_the_fast_path_prints_what_typer_prints(capsys: pytest.CaptureFixture[str]) -> None:
+def test_version_on_the_fast_path_prints_what_typer_prints(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     assert fastpath.try_run(["--version"]) == 0
     fast = capsys.readouterr().out
     from typer.testing import CliRunner

@@ -1172,7 +1172,7 @@ SPEC: dict[str, Any] = {'commands': {'bbox': {'convert': {'params': [{'default':
                                                   'required': False,
                                                   'secondary': [],
                                                   'type': 'bool'}],
-                                      'target': 'imagenet_cli.cli.synset_actions:imagenet_cli.releases'},
+                                      'target': 'imagenet_cli.cli.synset_actions:releases_'},
                          'search': {'params': [{'default': None,
                                                 'flag': False,
                                                 'kind': 'argument',
