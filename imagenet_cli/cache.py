@@ -128,6 +128,27 @@ def temp_name(path: str) -> str:
     return os.path.join(head, f".{name}.{_host()}.{os.getpid()}-{next(_TEMP_COUNTER)}.part")
 
 
+def remove_stale_temp(path: str) -> bool:
+    """Remove ``path`` if it is a :func:`temp_name` file that a process of this machine
+    left when it was killed (that process no longer exists); True if removed."""
+    name = os.path.basename(path)
+    if not (name.startswith(".") and name.endswith(".part")):
+        return False
+    head, _, tail = name[: -len(".part")].rpartition(".")
+    pid, dash, count = tail.partition("-")
+    if not (dash and pid.isdigit() and count.isdigit() and head.endswith("." + _host())):
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+            return True
+    except OSError:  # alive, under another user
+        pass
+    return False
+
+
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes, *, fsync: bool = True) -> None:
     """Write ``data`` to ``path`` atomically: a temp file beside it, then a rename.
 

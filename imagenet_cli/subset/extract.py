@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import config
-from ..cache import temp_name, write_bytes_atomic
+from ..cache import remove_stale_temp, temp_name, write_bytes_atomic
 from ..drivers import batched, failure_reason, map_batches, session
 from ..errors import NotFoundError, UsageError
 from ..hierarchy import Hierarchy
@@ -29,7 +29,7 @@ from ..ids import is_wnid
 from . import imaging
 from .plan import SPLITS, Options, Plan, WorkItem, make_plan
 from .selection import Selection, select
-from .sources import Source, Split, open_source
+from .sources import Source, Split, open_source, printable
 
 if TYPE_CHECKING:
     from ..drivers.cluster import Cluster
@@ -70,6 +70,7 @@ class ItemResult:
     status: str
     error: str = ""
     bbox: bool = False
+    bbox_error: str = ""  # the annotation could not be copied (the image may still be fine)
 
 
 def process(job: Job) -> ItemResult:
@@ -91,15 +92,36 @@ def process(job: Job) -> ItemResult:
         else:
             size, width, height = _write(src.path, src.offset, src.size, dest, opts)
             status = "written"
-        has_bbox = _copy_bbox(job.bbox, job.bbox_dest) if job.bbox else False
     except Exception as exc:  # one bad image must never stop a run of a million
-        reason = str(exc) or type(exc).__name__
-        if isinstance(exc, OSError) and exc.strerror:
-            reason = exc.strerror
-        return ItemResult(item.split, item.wnid, src.label, item.rel, 0, 0, 0, "failed", reason)
+        return ItemResult(
+            item.split, item.wnid, src.label, item.rel, 0, 0, 0, "failed", _reason(exc)
+        )
+    has_bbox, bbox_error = False, ""
+    if job.bbox:
+        try:
+            has_bbox = _copy_bbox(job.bbox, job.bbox_dest)
+        except Exception as exc:
+            where = getattr(exc, "filename", None) or job.bbox_dest
+            bbox_error = f"{where}: annotation not copied ({_reason(exc)})"
     return ItemResult(
-        item.split, item.wnid, src.label, item.rel, size, width, height, status, "", has_bbox
+        item.split,
+        item.wnid,
+        src.label,
+        item.rel,
+        size,
+        width,
+        height,
+        status,
+        "",
+        has_bbox,
+        bbox_error,
     )
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
 
 
 def _write(path: str, offset: int, length: int, dest: str, opts: Options) -> tuple[int, int, int]:
@@ -119,6 +141,12 @@ def _write(path: str, offset: int, length: int, dest: str, opts: Options) -> tup
             if exc.errno == 18:  # EXDEV
                 raise OSError(
                     exc.errno, "cannot hardlink across file systems (use --mode copy)"
+                ) from None
+            if exc.errno == 1:  # EPERM: Linux's protected_hardlinks, files of other users
+                raise OSError(
+                    exc.errno,
+                    "cannot hardlink (not permitted: the file belongs to another user; "
+                    "use --mode copy or symlink)",
                 ) from None
             raise
     else:
@@ -419,20 +447,58 @@ def extract(request: Request, progress: Progress | None = None) -> Summary:
     plan = make_plan(
         splits, chosen.wnids, per_class=per_class, seed=request.selection.seed, options=opts
     )
+    problems = [p for source in sources for p in source.problems]
+    problems += [p for split in splits.values() for p in split.problems] + plan.problems
+    notes = chosen.notes + plan.notes
+    notes += [f"{w}: not in the {s} split of the source; skipped" for w, s in chosen.missing]
+    plan, empty = _without_empty(plan)
+    if empty:
+        explicit = bool(request.selection.wnids or request.selection.wnid_files)
+        explicit = explicit or bool(request.selection.presets)
+        shown = ", ".join(f"{w} ({s})" for w, s in empty[:8])
+        more = f" and {len(empty) - 8} more" if len(empty) > 8 else ""
+        if explicit and not request.selection.allow_missing:
+            raise NotFoundError(
+                "\n".join(
+                    [
+                        *problems,
+                        f"{where}: {len(empty)} selected class(es) have no images: "
+                        f"{shown}{more} (--allow-missing skips them)",
+                    ]
+                )
+            )
+        notes.append(f"{len(empty)} class(es) have no images in the source; skipped: {shown}{more}")
+        if not plan.wnids:
+            raise NotFoundError("\n".join([*problems, f"no class of {where} has images"]))
     summary = Summary(request.dst, [s.layout for s in sources], plan, request.dry_run)
     summary.index_built = any(s.index_built for s in sources)
-    for source in sources:
-        summary.problems.extend(source.problems)
-    summary.notes.extend(chosen.notes)
-    for wnid, split in chosen.missing:
-        summary.notes.append(f"{wnid}: not in the {split} split of the source; skipped")
+    summary.problems.extend(problems)
+    summary.notes.extend(notes)
     if request.dry_run:
         summary.seconds = time.perf_counter() - started
         return summary
     with session(request.scheduler) as cluster:
-        _run(request, summary, plan, chosen.wnids, splits, cluster, progress)
+        _run(request, summary, plan, plan.wnids, splits, cluster, progress)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _without_empty(plan: Plan) -> tuple[Plan, list[tuple[str, str]]]:
+    """``plan`` without the classes a split has no image of: an empty class folder
+    would make ImageFolder loaders fail, and a class must be in every split for the
+    class indices to agree. Also the (wnid, split) pairs left out."""
+    empty = [(c.wnid, c.split) for c in plan.classes if c.available == 0]
+    if not empty:
+        return plan, []
+    gone = {w for w, _ in empty}
+    kept = Plan(
+        [w for w in plan.wnids if w not in gone],
+        [i for i in plan.items if i.wnid not in gone],
+        [c for c in plan.classes if c.wnid not in gone],
+        plan.problems,
+        plan.notes,
+    )
+    return kept, empty
 
 
 def _run(
@@ -446,15 +512,23 @@ def _run(
 ) -> None:
     opts = request.options
     dst = Path(request.dst)
-    _guard_settings(dst, opts)
+    try:
+        _guard_settings(dst, opts)
+        fresh: set[tuple[str, str]] = set()
+        for cls in plan.classes:
+            try:
+                (dst / cls.split / cls.wnid).mkdir(parents=True)
+                fresh.add((cls.split, cls.wnid))
+            except FileExistsError:
+                pass
+    except OSError as exc:
+        raise UsageError(f"--to {dst}: cannot write there ({exc.strerror or exc})") from None
     summary.notes.extend(_stray_classes(dst, splits, wnids))
-    fresh: set[tuple[str, str]] = set()
-    for cls in plan.classes:
-        try:
-            (dst / cls.split / cls.wnid).mkdir(parents=True)
-            fresh.add((cls.split, cls.wnid))
-        except FileExistsError:
-            pass
+    summary.notes.extend(_stray_images(dst, plan, fresh))
+    with contextlib.suppress(OSError), os.scandir(dst) as entries:
+        for entry in entries:
+            if entry.name.startswith("."):
+                remove_stale_temp(entry.path)
     known = _previous_manifest(dst)
     jobs = _jobs(plan.items, dst, opts, known, request.bbox, fresh)
     if request.bbox is not None and not os.path.isdir(request.bbox):
@@ -482,6 +556,8 @@ def _run(
                 summary.failures.append(result)
             else:
                 manifest.add(result)
+                if result.bbox_error:
+                    summary.problems.append(result.bbox_error)
                 if result.status == "written":
                     summary.written += 1
                     summary.bytes_written += result.bytes
@@ -494,7 +570,15 @@ def _run(
                 pending = 0
     if progress and pending:
         progress(pending, None, "")
-    _write_classes(dst / "classes.tsv", wnids, names)
+    if request.bbox is not None and not summary.bbox and summary.written + summary.skipped:
+        summary.notes.append(
+            f"--bbox {request.bbox}: no annotation matches any image of this subset "
+            "(not every image has one, but none at all suggests another folder)"
+        )
+    try:
+        _write_classes(dst / "classes.tsv", wnids, names)
+    except OSError as exc:
+        raise UsageError(f"{dst}: cannot write classes.tsv ({exc.strerror or exc})") from None
 
 
 def _check_options(request: Request) -> None:
@@ -527,6 +611,12 @@ def _check_options(request: Request) -> None:
             raise UsageError(
                 f"--bbox {request.bbox}: give a folder or a tar archive of annotations"
             )
+    for option, given in (
+        ("--val-labels", request.val_labels),
+        ("--devkit-synsets", request.devkit_synsets),
+    ):
+        if given is not None and not Path(given).exists():
+            raise NotFoundError(f"{option} {given}: no such file or folder")
     dst = Path(request.dst)
     if dst.exists() and not dst.is_dir():
         raise UsageError(f"--to {request.dst}: exists and is not a folder")
@@ -575,8 +665,11 @@ def _guard_settings(dst: Path, opts: Options) -> None:
         previous = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         previous = None
-    except (OSError, ValueError):
-        previous = {}
+    except ValueError:
+        raise UsageError(
+            f"{path} is damaged, so the settings {dst} was written with are unknown; "
+            f"use a new folder or remove {path}"
+        ) from None
     if previous is not None and previous != wanted:
         was = ", ".join(f"{k}={v}" for k, v in sorted(previous.items()))
         raise UsageError(
@@ -600,6 +693,37 @@ def _stray_classes(dst: Path, splits: dict[str, Split], wnids: list[str]) -> lis
                     f"(e.g. {extra[0]}); they are left as they are"
                 )
     return notes
+
+
+def _stray_images(dst: Path, plan: Plan, fresh: set[tuple[str, str]]) -> list[str]:
+    """A warning for images in this run's class folders that it does not write (an
+    earlier run with another sample?): loaders would train on them too. Temporary
+    files a killed run left on this machine are removed on the way."""
+    planned: dict[tuple[str, str], set[str]] = {}
+    for item in plan.items:
+        planned.setdefault((item.split, item.wnid), set()).add(item.rel.rsplit("/", 1)[1])
+    stray, example = 0, ""
+    for cls in plan.classes:
+        if (cls.split, cls.wnid) in fresh:
+            continue
+        folder = dst / cls.split / cls.wnid
+        names = planned.get((cls.split, cls.wnid), set())
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                remove_stale_temp(entry.path)
+            elif entry.name not in names:
+                stray += 1
+                example = example or entry.path
+    if not stray:
+        return []
+    return [
+        f"{stray:,} file(s) in the class folders of {dst} are not part of this subset "
+        f"(e.g. {printable(example)}; an earlier run's sample?); they are left as they are"
+    ]
 
 
 def _previous_manifest(dst: Path) -> dict[str, tuple[int, int, int]]:
@@ -683,6 +807,7 @@ def _bbox_bases(root: Path) -> dict[str, str]:
             root / "ILSVRC" / "Annotations" / "CLS-LOC" / split,
             root / "Annotations" / "CLS-LOC" / split,
             root / split,
+            root / "Annotation",  # ImageNet's own bbox archives unpack to Annotation/<wnid>/
             root,
         ):
             if candidate.is_dir():
@@ -717,7 +842,11 @@ class _ManifestWriter:
         self.tmp = Path(temp_name(str(path)))
 
     def __enter__(self) -> _ManifestWriter:
-        self.fh = open(self.tmp, "w", encoding="utf-8", newline="")
+        try:
+            self.fh = open(self.tmp, "w", encoding="utf-8", newline="")
+        except OSError as exc:
+            where = self.path.parent
+            raise UsageError(f"--to {where}: cannot write there ({exc.strerror or exc})") from None
         self.writer = csv.writer(self.fh, lineterminator="\n")
         self.writer.writerow(MANIFEST_COLUMNS)
         return self

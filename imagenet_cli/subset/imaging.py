@@ -136,4 +136,7 @@ def _rgb(img: PILImage) -> PILImage:
         flat = Image.new("RGB", rgba.size, (255, 255, 255))
         flat.paste(rgba, mask=rgba.getchannel("A"))
         return flat
-    return img.convert("RGB")  # CMYK (Adobe inversion handled by the decoder), L, P, I;16
+    if img.mode.startswith("I;16") or (img.mode == "I" and img.getextrema()[1] > 255):  # type: ignore[operator]
+        # 16-bit gray: converting straight to 8 bits clips everything above 255 to white
+        img = img.convert("I").point(lambda v: v / 256)
+    return img.convert("RGB")  # CMYK (Adobe inversion handled by the decoder), L, P

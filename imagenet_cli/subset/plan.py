@@ -66,6 +66,8 @@ class Plan:
     wnids: list[str]
     items: list[WorkItem]
     classes: list[ClassPlan] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # source files left out, and why
+    notes: list[str] = field(default_factory=list)  # warnings: a member stored twice ...
 
     @property
     def bytes(self) -> int:
@@ -104,12 +106,14 @@ def make_plan(
     """The plan for ``wnids`` over the requested ``splits`` (a class a split lacks: none)."""
     items: list[WorkItem] = []
     classes: list[ClassPlan] = []
+    problems: list[str] = []
+    notes: list[str] = []
     for split in SPLITS:
         if split not in splits:
             continue
         source = splits[split]
         for wnid in wnids:
-            files = source.files(wnid)
+            files = one_per_name(source.files(wnid), options, problems, notes)
             chosen = sample(files, per_class.get(split), seed, wnid, split)
             classes.append(
                 ClassPlan(split, wnid, len(files), len(chosen), sum(f.size for f in chosen))
@@ -118,4 +122,41 @@ def make_plan(
             items.extend(
                 WorkItem(split, wnid, f, prefix + output_name(f.name, options)) for f in chosen
             )
-    return Plan(list(wnids), items, classes)
+    return Plan(list(wnids), items, classes, problems, notes)
+
+
+def one_per_name(
+    files: list[SourceFile], options: Options, problems: list[str], notes: list[str]
+) -> list[SourceFile]:
+    """A class's files with at most one per output name; what is left out is reported
+    in ``problems`` (a member stored twice, in ``notes``).
+
+    Two files meet when a tar holds a member twice (the later copy is kept, as tar
+    itself would extract it), when a repacked class tar has the same name in two
+    subfolders, or when resizing gives ``x.png`` the name of ``x.JPEG`` (the file
+    already named so is kept). Without this, one would overwrite the other and the
+    manifest would list both.
+    """
+    by_name: dict[str, list[SourceFile]] = {}
+    for f in files:
+        by_name.setdefault(output_name(f.name, options), []).append(f)
+    if len(by_name) == len(files):
+        return files
+    kept = []
+    for name, group in by_name.items():
+        if len(group) == 1:
+            kept.append(group[0])
+            continue
+        best = max(group, key=lambda f: (output_name(f.name, options) == f.name, f.offset))
+        kept.append(best)
+        for f in group:
+            if f is best:
+                continue
+            if f.label == best.label:
+                notes.append(f"{f.label}: in the archive more than once; the last copy is used")
+            else:
+                problems.append(
+                    f"{f.label}: would be written under the name of {best.label} ({name}); left out"
+                )
+    kept.sort(key=lambda f: f.name)
+    return kept

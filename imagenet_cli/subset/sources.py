@@ -62,10 +62,36 @@ class SourceFile:
         return f"{self.path}:{self.member}" if self.offset >= 0 else self.path
 
 
+def printable(name: str) -> str:
+    """``name`` safe to print and store: bytes that were not UTF-8 as ``\\xNN``."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def is_utf8(name: str) -> bool:
+    """Whether a name read from the file system or a tar was valid UTF-8 (file names
+    that are not cannot be written to the manifest, which is UTF-8, as they are)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _not_utf8(path: str) -> str:
+    return f"{printable(path)}: file name is not valid UTF-8; left out (rename it)"
+
+
 class Split:
-    """One split of a source: its classes and each class's files."""
+    """One split of a source: its classes and each class's files.
+
+    ``problems`` collects what listing the files ran into (an unreadable class folder,
+    a name that is not UTF-8): each is reported, and the rest of the split is used.
+    """
 
     on_disk = True  # files are real files (hardlink/symlink possible)
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
 
     def classes(self) -> set[str]:
         raise NotImplementedError
@@ -78,6 +104,7 @@ class ClassFolders(Split):
     """``ROOT/<wnid>/<file>``: one folder per class."""
 
     def __init__(self, root: Path) -> None:
+        super().__init__()
         self.root = root
 
     def classes(self) -> set[str]:
@@ -91,12 +118,21 @@ class ClassFolders(Split):
             entries = list(os.scandir(folder))
         except FileNotFoundError:
             return []
+        except OSError as exc:
+            self.problems.append(f"{folder}: cannot read the folder ({exc.strerror or exc})")
+            return []
         for entry in entries:
             name = entry.name
             if name.startswith(".") or not name.lower().endswith(IMAGE_EXTENSIONS):
                 continue
-            if entry.is_file():
-                found.append(SourceFile(name, entry.stat().st_size, entry.path))
+            if not is_utf8(name):
+                self.problems.append(_not_utf8(entry.path))
+                continue
+            try:
+                if entry.is_file():
+                    found.append(SourceFile(name, entry.stat().st_size, entry.path))
+            except OSError as exc:
+                self.problems.append(f"{entry.path}: cannot read ({exc.strerror or exc})")
         found.sort(key=lambda f: f.name)
         return found
 
@@ -105,6 +141,7 @@ class LabelledFolder(Split):
     """A flat folder of validation images, each labelled by its file stem."""
 
     def __init__(self, root: Path, labels: dict[str, str]) -> None:
+        super().__init__()
         self.root = root
         self.unlabelled = 0
         self._by_class: dict[str, list[SourceFile]] = {}
@@ -112,6 +149,9 @@ class LabelledFolder(Split):
             for entry in it:
                 name = entry.name
                 if name.startswith(".") or not name.lower().endswith(IMAGE_EXTENSIONS):
+                    continue
+                if not is_utf8(name):
+                    self.problems.append(_not_utf8(entry.path))
                     continue
                 wnid = labels.get(name.rsplit(".", 1)[0])
                 if wnid is None:
@@ -137,6 +177,7 @@ class TarOfTars(Split):
     on_disk = False
 
     def __init__(self, index: ArchiveIndex) -> None:
+        super().__init__()
         self.index = index
         self._groups = index.groups()
 
@@ -144,9 +185,11 @@ class TarOfTars(Split):
         return {g for g in self._groups if is_wnid(g)}
 
     def files(self, wnid: str) -> list[SourceFile]:
+        # A class's images go flat into its folder, as ImageNet's own class tars hold
+        # them, also when a repacked tar put them in a subfolder.
         path = self.index.path
         return [
-            SourceFile(m.name, m.size, path, m.offset, f"{wnid}.tar/{m.name}")
+            SourceFile(m.name.rsplit("/", 1)[-1], m.size, path, m.offset, f"{wnid}.tar/{m.name}")
             for m in self.index.members(wnid)
         ]
 
@@ -157,6 +200,7 @@ class LabelledTar(Split):
     on_disk = False
 
     def __init__(self, index: ArchiveIndex, labels: dict[str, str]) -> None:
+        super().__init__()
         self.index = index
         self.unlabelled = 0
         self._by_class: dict[str, list[SourceFile]] = {}
@@ -199,6 +243,20 @@ def open_source(
     progress: Progress | None = None,
 ) -> Source:
     """Detect (or take) the layout of ``location`` and open its splits."""
+    try:
+        return _open(location, layout, val_labels, devkit_synsets, progress)
+    except OSError as exc:  # ImagenetErrors pass: they are not OSErrors
+        where = printable(str(exc.filename or location))
+        raise UsageError(f"{where}: cannot read ({exc.strerror or exc})") from None
+
+
+def _open(
+    location: str | os.PathLike[str],
+    layout: str | None,
+    val_labels: str | None,
+    devkit_synsets: str | None,
+    progress: Progress | None,
+) -> Source:
     path = Path(location)
     if not path.exists():
         raise NotFoundError(f"{location}: no such file or folder")

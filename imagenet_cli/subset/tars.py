@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from ..archive import unsafe_name
 from ..cache import cache_path, connect, file_lock
 from ..errors import NotFoundError, UsageError
+from .sources import is_utf8, printable
 
 if TYPE_CHECKING:
     import tarfile
@@ -81,6 +82,8 @@ def refusal(info: tarfile.TarInfo) -> str | None:
     """
     if info.isdir():
         return ""
+    if not is_utf8(info.name):
+        return "a name that is not UTF-8 refused (the manifest could not name it)"
     if info.issym() or info.islnk():
         kind = "symbolic link" if info.issym() else "hard link"
         return f"{kind} to {info.linkname!r} refused (links could point outside the target folder)"
@@ -290,7 +293,7 @@ def _build(
         )
         conn.executemany(
             "INSERT INTO problem (archive, member, reason) VALUES (?, ?, ?)",
-            ((archive_id, m, r) for m, r in problems),
+            ((archive_id, printable(m), printable(r)) for m, r in problems),
         )
         conn.execute("COMMIT")
     except BaseException:
