@@ -451,25 +451,7 @@ def extract(request: Request, progress: Progress | None = None) -> Summary:
     problems += [p for split in splits.values() for p in split.problems] + plan.problems
     notes = chosen.notes + plan.notes
     notes += [f"{w}: not in the {s} split of the source; skipped" for w, s in chosen.missing]
-    plan, empty = _without_empty(plan)
-    if empty:
-        explicit = bool(request.selection.wnids or request.selection.wnid_files)
-        explicit = explicit or bool(request.selection.presets)
-        shown = ", ".join(f"{w} ({s})" for w, s in empty[:8])
-        more = f" and {len(empty) - 8} more" if len(empty) > 8 else ""
-        if explicit and not request.selection.allow_missing:
-            raise NotFoundError(
-                "\n".join(
-                    [
-                        *problems,
-                        f"{where}: {len(empty)} selected class(es) have no images: "
-                        f"{shown}{more} (--allow-missing skips them)",
-                    ]
-                )
-            )
-        notes.append(f"{len(empty)} class(es) have no images in the source; skipped: {shown}{more}")
-        if not plan.wnids:
-            raise NotFoundError("\n".join([*problems, f"no class of {where} has images"]))
+    plan = _drop_empty_classes(plan, request.selection, where, problems, notes)
     summary = Summary(request.dst, [s.layout for s in sources], plan, request.dry_run)
     summary.index_built = any(s.index_built for s in sources)
     summary.problems.extend(problems)
@@ -483,22 +465,39 @@ def extract(request: Request, progress: Progress | None = None) -> Summary:
     return summary
 
 
-def _without_empty(plan: Plan) -> tuple[Plan, list[tuple[str, str]]]:
-    """``plan`` without the classes a split has no image of: an empty class folder
-    would make ImageFolder loaders fail, and a class must be in every split for the
-    class indices to agree. Also the (wnid, split) pairs left out."""
+def _drop_empty_classes(
+    plan: Plan, selection: Selection, where: str, problems: list[str], notes: list[str]
+) -> Plan:
+    """``plan`` without the classes a split has no image of, which count as missing: an
+    empty class folder makes ImageFolder loaders fail, and a class must be in every split
+    for the class indices to agree. Named classes stop the run unless ``allow_missing``."""
     empty = [(c.wnid, c.split) for c in plan.classes if c.available == 0]
     if not empty:
-        return plan, []
+        return plan
+    shown = ", ".join(f"{w} ({s})" for w, s in empty[:8])
+    shown += f" and {len(empty) - 8} more" if len(empty) > 8 else ""
+    named = selection.wnids or selection.wnid_files or selection.presets
+    if named and not selection.allow_missing:
+        raise NotFoundError(
+            "\n".join(
+                [
+                    *problems,
+                    f"{where}: {len(empty)} selected class(es) have no images: {shown} "
+                    "(--allow-missing skips them)",
+                ]
+            )
+        )
+    notes.append(f"{len(empty)} class(es) have no images in the source; skipped: {shown}")
     gone = {w for w, _ in empty}
-    kept = Plan(
+    if gone >= set(plan.wnids):
+        raise NotFoundError("\n".join([*problems, f"no class of {where} has images"]))
+    return Plan(
         [w for w in plan.wnids if w not in gone],
         [i for i in plan.items if i.wnid not in gone],
         [c for c in plan.classes if c.wnid not in gone],
         plan.problems,
         plan.notes,
     )
-    return kept, empty
 
 
 def _run(
