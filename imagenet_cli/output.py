@@ -155,6 +155,84 @@ def dumps(value: Any) -> str:
     return json.dumps(_jsonable(value), ensure_ascii=False, separators=(", ", ": "))
 
 
+class OutputError(ImagenetError):
+    """stdout refuses data (a full disk, a closed descriptor): the command cannot go on."""
+
+    exit_code = ExitCode.PARTIAL
+
+
+def refused(exc: OSError, stream: IO[str] | None = None) -> OutputError:
+    """The one-line error for a failed write to ``stream`` (stdout by default).
+
+    The process's own stdout is pointed at the null device: what its buffer still
+    holds would fail again at exit, as a second report with a traceback.
+    """
+    stream = stream if stream is not None else sys.stdout
+    if stream is sys.__stdout__:
+        discard_stdout()
+    where = "stdout" if stream in (sys.stdout, sys.__stdout__) else getattr(stream, "name", "")
+    return OutputError(f"cannot write to {where or 'the output'}: {exc.strerror or exc}")
+
+
+def discard_stdout() -> None:
+    """Send whatever is still written to the process's stdout to the null device."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.__stdout__.fileno())  # type: ignore[union-attr]
+        os.close(null)
+    except (AttributeError, OSError, ValueError):
+        pass
+
+
+class GuardedStream:
+    """A text stream whose failed writes raise :class:`OutputError` (a broken pipe
+    stays a ``BrokenPipeError``), for writers outside this module: rich, bbox."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise refused(exc, self._stream) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise refused(exc, self._stream) from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _write_all(texts: Iterable[str], stream: IO[str]) -> None:
+    """Write each text, then flush; a refused write is an :class:`OutputError`.
+
+    Only the writes are guarded: an ``OSError`` raised while ``texts`` is produced
+    (a file read on the way) is not stdout's and goes on as it is.
+    """
+    write = stream.write
+    for text in texts:
+        try:
+            write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise refused(exc, stream) from None
+    try:
+        stream.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise refused(exc, stream) from None
+
+
 def emit_rows(
     rows: Iterable[Mapping[str, Any]],
     columns: Sequence[str],
@@ -170,82 +248,102 @@ def emit_rows(
     Streams for every format but table: memory stays flat however many rows come.
     """
     name = resolve_format(fmt)
-    stream = out or sys.stdout
-    count = 0
     if name == "table":
         materialised = list(rows)
         _rich_table(materialised, columns, title, no_header)
         return len(materialised)
-    write = stream.write
+    counted = [0]
+    _write_all(_row_texts(rows, columns, name, not no_header, id_key, counted), out or sys.stdout)
+    return counted[0]
+
+
+def _row_texts(
+    rows: Iterable[Mapping[str, Any]],
+    columns: Sequence[str],
+    name: str,
+    header: bool,
+    id_key: str,
+    counted: list[int],
+) -> Iterator[str]:
+    """The text of each row in format ``name``; ``counted[0]`` counts the rows."""
     if name == "tsv":
-        if not no_header:
-            write("\t".join(columns) + "\n")
+        if header:
+            yield "\t".join(columns) + "\n"
         for row in rows:
-            write("\t".join([_tsv_cell(row.get(c)) for c in columns]) + "\n")
-            count += 1
+            yield "\t".join([_tsv_cell(row.get(c)) for c in columns]) + "\n"
+            counted[0] += 1
     elif name == "csv":
         import csv
 
-        writer = csv.writer(stream, lineterminator="\n")
-        if not no_header:
+        parts: list[str] = []
+        writer = csv.writer(_Sink(parts.append), lineterminator="\n")
+        if header:
             writer.writerow(columns)
+            yield parts.pop()
         for row in rows:
             writer.writerow([_cell(row.get(c), ";") for c in columns])
-            count += 1
+            yield parts.pop()
+            counted[0] += 1
     elif name == "jsonl":
         for row in rows:
-            write(dumps({c: row.get(c) for c in columns}) + "\n")
-            count += 1
+            yield dumps({c: row.get(c) for c in columns}) + "\n"
+            counted[0] += 1
     elif name == "json":
-        write("[")
+        yield "["
         for row in rows:
-            write(("\n  " if count == 0 else ",\n  ") + dumps({c: row.get(c) for c in columns}))
-            count += 1
-        write("\n]\n" if count else "]\n")
+            yield ("\n  " if counted[0] == 0 else ",\n  ") + dumps({c: row.get(c) for c in columns})
+            counted[0] += 1
+        yield "\n]\n" if counted[0] else "]\n"
     elif name == "ids":
         for row in rows:
-            write(f"{row.get(id_key)}\n")
-            count += 1
-    stream.flush()
-    return count
+            yield f"{row.get(id_key)}\n"
+            counted[0] += 1
+
+
+class _Sink:
+    """A ``write`` target for :mod:`csv` that hands each row's text to a callback."""
+
+    def __init__(self, write: Callable[[str], Any]) -> None:
+        self.write = write
 
 
 def emit_json(doc: Any, out: IO[str] | None = None) -> None:
     """Write one JSON document, indented, to stdout."""
     import json
 
-    stream = out or sys.stdout
-    stream.write(json.dumps(_jsonable(doc), ensure_ascii=False, indent=2) + "\n")
-    stream.flush()
+    _write_all([json.dumps(_jsonable(doc), ensure_ascii=False, indent=2) + "\n"], out or sys.stdout)
 
 
 def emit_chunks(chunks: Iterable[str], out: IO[str] | None = None) -> None:
     """Write text chunks to stdout in large writes, then a newline."""
-    stream = out or sys.stdout
-    buffer: list[str] = []
-    for chunk in chunks:
-        buffer.append(chunk)
-        if len(buffer) >= 4096:
-            stream.write("".join(buffer))
-            buffer.clear()
-    buffer.append("\n")
-    stream.write("".join(buffer))
-    stream.flush()
+
+    def joined() -> Iterator[str]:
+        buffer: list[str] = []
+        for chunk in chunks:
+            buffer.append(chunk)
+            if len(buffer) >= 4096:
+                yield "".join(buffer)
+                buffer.clear()
+        buffer.append("\n")
+        yield "".join(buffer)
+
+    _write_all(joined(), out or sys.stdout)
 
 
 def emit_lines(lines: Iterable[str], out: IO[str] | None = None) -> None:
     """Write plain text lines to stdout."""
-    stream = out or sys.stdout
-    for line in lines:
-        stream.write(line + "\n")
-    stream.flush()
+    _write_all((line + "\n" for line in lines), out or sys.stdout)
 
 
 def stdout_console() -> Console:
     """A rich console on stdout that follows the terminal and ``NO_COLOR``."""
     from rich.console import Console
 
-    return Console(no_color=not color_enabled(sys.stdout), soft_wrap=False)
+    return Console(
+        file=GuardedStream(sys.stdout),  # type: ignore[arg-type]
+        no_color=not color_enabled(sys.stdout),
+        soft_wrap=False,
+    )
 
 
 def stderr_console() -> Console:

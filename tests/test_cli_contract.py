@@ -192,6 +192,42 @@ def test_real_process_exit_codes_and_messages() -> None:
     assert res.stdout == "n02084071\n"
 
 
+_FULL = "imagenet: error: cannot write to stdout: No space left on device\n"
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["subset", "presets"],
+        ["subset", "show", "imagenet21k", "-f", "csv"],
+        ["subset", "show", "imagenet21k", "-f", "CSV"],  # not on the fast path: Typer's
+        ["synset", "descendants", "n00001740"],
+        ["synset", "show", "dog.n.01", "-f", "json"],
+        ["synset", "show", "dog.n.01", "-f", "table"],
+        ["synset", "tree", "n02084071"],
+        ["synset", "tree", "n02084071", "-f", "table"],
+        ["bbox", "convert", "{xml}"],
+        ["bbox", "convert", "{xml}", "--with-names"],
+        ["cache", "path"],
+        ["--version"],
+    ],
+    ids=" ".join,
+)
+def test_real_process_full_stdout_is_one_error_line(args: list[str], tmp_path: Path) -> None:
+    xml = tmp_path / "a.xml"
+    xml.write_text(
+        "<annotation><filename>n01440764_18</filename><size><width>50</width>"
+        "<height>40</height><depth>3</depth></size><object><name>n01440764</name><bndbox>"
+        "<xmin>1</xmin><ymin>2</ymin><xmax>30</xmax><ymax>20</ymax></bndbox></object>"
+        "</annotation>"
+    )
+    argv = [a.format(xml=xml) for a in args]
+    with open("/dev/full", "w") as full:
+        res = subprocess.run([*_imagenet(), *argv], stdout=full, stderr=subprocess.PIPE, text=True)
+    assert (res.returncode, res.stderr) == (1, _FULL)
+
+
 def test_no_color_when_piped_or_no_color_set() -> None:
     base = _imagenet()
     res = subprocess.run([*base, "synset", "show", "nosuch.n.01"], capture_output=True, text=True)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..output import Format, Outcome, emit_json, emit_rows, messages, progress
+from ..output import Format, GuardedStream, Outcome, emit_json, emit_rows, messages, progress
 
 if TYPE_CHECKING:
     from ..bbox.convert import Source
@@ -121,7 +121,11 @@ def convert(
     outcome = Outcome()
     with _pipe_safe(), progress("converting", quiet=quiet) as advance:
         tally = run_convert(
-            req, sys.stdout, on_bad=outcome.fail, on_quirk=_warn(quiet), progress=advance
+            req,
+            GuardedStream(sys.stdout),  # type: ignore[arg-type]
+            on_bad=outcome.fail,
+            on_quirk=_warn(quiet),
+            progress=advance,
         )
     if not quiet and (output not in (None, "-") or out):
         messages.info(
