@@ -248,6 +248,8 @@ def emit_rows(
     Streams for every format but table: memory stays flat however many rows come.
     """
     name = resolve_format(fmt)
+    if name == "ids" and id_key not in columns:
+        raise UsageError(f"--format ids does not apply here: these rows have no {id_key}")
     if name == "table":
         materialised = list(rows)
         _rich_table(materialised, columns, title, no_header)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from imagenet_cli.errors import UsageError
 from imagenet_cli.output import OutputError, emit_rows
 
 
@@ -26,3 +27,8 @@ def test_a_refused_write_is_one_error_but_a_failing_row_source_is_its_own() -> N
 
     with pytest.raises(FileNotFoundError):
         emit_rows(rows(), ["wnid"], "csv", out=io.StringIO())
+
+
+def test_ids_of_rows_without_an_id_column_are_refused_not_none() -> None:
+    with pytest.raises(UsageError, match="--format ids"):
+        emit_rows([{"name": "imagewoof"}], ["name", "count"], "ids", out=io.StringIO())

@@ -202,6 +202,12 @@ def test_presets_and_show() -> None:
     assert "unknown release or preset" in run(["subset", "show", "nope"], expect=3).stderr
 
 
+def test_preset_ids_are_their_names_for_subset_show() -> None:
+    names = run(["subset", "presets", "-f", "ids"]).lines
+    assert names == [r.split("\t")[0] for r in run(["subset", "presets", "-f", "tsv"]).lines[1:]]
+    assert "imagewoof" in names and "None" not in names
+
+
 def test_real_process_pipes(all_classes: Path, tmp_path: Path) -> None:
     env = {**os.environ}
     shown = subprocess.run(
