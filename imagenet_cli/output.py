@@ -186,12 +186,27 @@ def discard_stdout() -> None:
 
 class GuardedStream:
     """A text stream whose failed writes raise :class:`OutputError` (a broken pipe
-    stays a ``BrokenPipeError``), for writers outside this module: rich, bbox."""
+    stays a ``BrokenPipeError``), for writers outside this module: rich, bbox.
 
-    def __init__(self, stream: IO[str]) -> None:
+    ``held``: what is written is kept back until :meth:`release`, so a writer that
+    starts with its header can be made to write nothing when the command fails
+    before its first row.
+    """
+
+    def __init__(self, stream: IO[str], *, held: bool = False) -> None:
         self._stream = stream
+        self._held: list[str] | None = [] if held else None
+
+    def release(self) -> None:
+        """Write what was kept back; from now on, write straight through."""
+        held, self._held = self._held, None
+        if held:
+            self.write("".join(held))
 
     def write(self, text: str) -> int:
+        if self._held is not None:
+            self._held.append(text)
+            return len(text)
         try:
             return self._stream.write(text)
         except BrokenPipeError:
@@ -200,6 +215,8 @@ class GuardedStream:
             raise refused(exc, self._stream) from None
 
     def flush(self) -> None:
+        if self._held is not None:
+            return
         try:
             self._stream.flush()
         except BrokenPipeError:
@@ -246,16 +263,24 @@ def emit_rows(
     """Write rows (mappings holding at least ``columns``) in a format; returns the count.
 
     Streams for every format but table: memory stays flat however many rows come.
+    The header (json's opening bracket) goes out with the first row: a command that
+    fails before its first row writes nothing to stdout. Without rows, it is written
+    at the end unless an error was reported meanwhile (every item failed).
     """
     name = resolve_format(fmt)
     if name == "ids" and id_key not in columns:
         raise UsageError(f"--format ids does not apply here: these rows have no {id_key}")
+    errors = messages.errors
     if name == "table":
         materialised = list(rows)
-        _rich_table(materialised, columns, title, no_header)
+        if materialised or messages.errors == errors:
+            _rich_table(materialised, columns, title, no_header)
         return len(materialised)
     counted = [0]
-    _write_all(_row_texts(rows, columns, name, not no_header, id_key, counted), out or sys.stdout)
+    texts = _row_texts(
+        rows, columns, name, not no_header, id_key, counted, lambda: messages.errors == errors
+    )
+    _write_all(texts, out or sys.stdout)
     return counted[0]
 
 
@@ -266,13 +291,17 @@ def _row_texts(
     header: bool,
     id_key: str,
     counted: list[int],
+    empty_ok: Callable[[], bool],
 ) -> Iterator[str]:
-    """The text of each row in format ``name``; ``counted[0]`` counts the rows."""
+    """The text of each row in format ``name``, the header (or json's bracket) with
+    the first row, or alone at the end when there was none and ``empty_ok()``;
+    ``counted[0]`` counts the rows."""
+    head = ""
     if name == "tsv":
-        if header:
-            yield "\t".join(columns) + "\n"
+        head = "\t".join(columns) + "\n" if header else ""
         for row in rows:
-            yield "\t".join([_tsv_cell(row.get(c)) for c in columns]) + "\n"
+            yield head + "\t".join([_tsv_cell(row.get(c)) for c in columns]) + "\n"
+            head = ""
             counted[0] += 1
     elif name == "csv":
         import csv
@@ -281,25 +310,32 @@ def _row_texts(
         writer = csv.writer(_Sink(parts.append), lineterminator="\n")
         if header:
             writer.writerow(columns)
-            yield parts.pop()
+            head = parts.pop()
         for row in rows:
             writer.writerow([_cell(row.get(c), ";") for c in columns])
-            yield parts.pop()
+            yield head + parts.pop()
+            head = ""
             counted[0] += 1
     elif name == "jsonl":
         for row in rows:
             yield dumps({c: row.get(c) for c in columns}) + "\n"
             counted[0] += 1
     elif name == "json":
-        yield "["
+        before = "[\n  "
         for row in rows:
-            yield ("\n  " if counted[0] == 0 else ",\n  ") + dumps({c: row.get(c) for c in columns})
+            yield before + dumps({c: row.get(c) for c in columns})
+            before = ",\n  "
             counted[0] += 1
-        yield "\n]\n" if counted[0] else "]\n"
+        if counted[0]:
+            yield "\n]\n"
+        else:
+            head = "[]\n"
     elif name == "ids":
         for row in rows:
             yield f"{row.get(id_key)}\n"
             counted[0] += 1
+    if head and empty_ok():
+        yield head
 
 
 class _Sink:

@@ -119,14 +119,24 @@ def convert(
         header=not no_header,
     )
     outcome = Outcome()
+    # The writers start with their header: it is held back until the first batch is
+    # done, so a bad --under, --release or --wnid leaves stdout empty.
+    stdout = GuardedStream(sys.stdout, held=True)
     with _pipe_safe(), progress("converting", quiet=quiet) as advance:
+
+        def started(done: int, total: int | None = None, text: str = "") -> None:
+            stdout.release()
+            advance(done, total, text)
+
         tally = run_convert(
             req,
-            GuardedStream(sys.stdout),  # type: ignore[arg-type]
+            stdout,  # type: ignore[arg-type]
             on_bad=outcome.fail,
             on_quirk=_warn(quiet),
-            progress=advance,
+            progress=started,
         )
+        stdout.release()
+        stdout.flush()
     if not quiet and (output not in (None, "-") or out):
         messages.info(
             f"{tally.files} files, {tally.images} images, {tally.boxes} boxes, {tally.bad} bad"
