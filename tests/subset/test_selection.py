@@ -242,3 +242,23 @@ def test_real_process_pipes(all_classes: Path, tmp_path: Path) -> None:
         and bad.stderr.startswith("imagenet: error:")
         and "Traceback" not in bad.stderr
     )
+
+
+def test_every_id_the_extract_help_gives_as_an_example_is_accepted() -> None:
+    import re
+
+    from typer.main import get_command
+
+    from imagenet_cli.cli.subset import app as subset_app
+    from imagenet_cli.hierarchy import Hierarchy
+
+    extract_cmd = get_command(subset_app).commands["extract"]
+    examples = [
+        ident.strip()
+        for param in extract_cmd.params
+        for listed in re.findall(r"\(e\.g\. ([^)]*)\)", param.help or "")
+        for ident in listed.split(",")
+    ]
+    assert examples
+    for ident in examples:
+        assert Hierarchy.default().get(ident).wnid == "n02084071", ident
