@@ -97,6 +97,16 @@ def test_wnids_from_stdin(all_classes: Path, tmp_path: Path) -> None:
     assert classes_of(dst) == ["n01440764", "n02085620", "n02085782"]
 
 
+def test_wnids_with_a_byte_order_mark_names_and_notes(all_classes: Path, tmp_path: Path) -> None:
+    ids = "\ufeffn02085620\nn01440764 tench, Tinca tinca\n02085782  # Japanese spaniel\n"
+    dst = tmp_path / "o"
+    run(
+        ["subset", "extract", "--wnids", "-", "--from", str(all_classes), "--to", str(dst)],
+        input=ids,
+    )
+    assert classes_of(dst) == ["n01440764", "n02085620", "n02085782"]
+
+
 def test_missing_class_exits_3_unless_allowed(tree: Tree, tmp_path: Path) -> None:
     args = [
         "subset",
@@ -135,7 +145,7 @@ def test_bad_ids_are_all_named_with_file_and_line(tree: Tree, tmp_path: Path) ->
     assert errors == [
         "imagenet: error: nope: not a synset id (give a wnid like n02084071, an offset like "
         "02084071, or a name like dog.n.01; 'imagenet synset search' finds words)",
-        f"imagenet: error: {ids}: line 4: foo bar: not a synset id (give a wnid like "
+        f"imagenet: error: {ids}: line 4: foo: not a synset id (give a wnid like "
         "n02084071, an offset like 02084071, or a name like dog.n.01; 'imagenet synset "
         "search' finds words)",
         f"imagenet: error: {ids}: line 5: n99999999: no WordNet 3.0 noun synset has this id",
