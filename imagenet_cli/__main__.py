@@ -27,10 +27,28 @@ def main(argv: list[str] | None = None) -> None:
 
         only = args[0] if args and not any(k.endswith("_COMPLETE") for k in os.environ) else None
         get_command(for_command(only)).main(args=args, prog_name="imagenet")
+    except SystemExit as end:
+        sys.exit(_flush_stdout(end.code))
     finally:
         # The command is over: spare the interpreter's exit its full garbage collection
         # over every module's objects (most of 10 ms, as long as a synset lookup takes).
         gc.freeze()
+
+
+def _flush_stdout(code: str | int | None) -> str | int | None:
+    """``code``, or 1 when what stdout still buffers cannot be written: flushed here,
+    it is one error line; left to the interpreter's exit, it would be a traceback."""
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        from .output import discard_stdout, messages
+
+        discard_stdout()
+        if isinstance(exc, BrokenPipeError):
+            return code
+        messages.error(f"cannot write to stdout: {exc.strerror or exc}")
+        return code or 1
+    return code
 
 
 if __name__ == "__main__":

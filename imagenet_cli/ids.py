@@ -35,9 +35,11 @@ def is_wnid(text: str) -> bool:
 def expand_stdin(values: Iterable[str], stream: IO[str] | None = None) -> Iterator[str]:
     """The values, each ``-`` replaced by the lines of ``stream`` (stdin by default).
 
-    Blank lines and ``#`` comments are skipped; only the first field of a line counts,
-    so ``imagenet synset search dog | imagenet synset show -`` works on tsv output
-    (its header line, whose first field is ``wnid``, is skipped too).
+    Blank lines and ``#`` comments (whole-line or trailing) are skipped; only the first
+    field of a line counts (up to a tab, comma or space), so ``imagenet synset search dog |
+    imagenet synset show -`` works on tsv output (its header line, whose first field is
+    ``wnid``, is skipped too), and so does Kaggle's ``LOC_synset_mapping.txt``
+    (``n01440764 tench, Tinca tinca``). A UTF-8 byte order mark is ignored.
     """
     for value in values:
         if value != "-":
@@ -51,8 +53,10 @@ def expand_stdin(values: Iterable[str], stream: IO[str] | None = None) -> Iterat
 
 def _line_id(line: str) -> str:
     """The id on a line of a list: its first field, "" for a blank, comment or header."""
-    item = line.split("\t", 1)[0].split(",", 1)[0].strip()
-    return "" if item.startswith("#") or item == "wnid" else item
+    # No id form holds a space, comma or '#': whatever follows one is a name or a note.
+    fields = line.lstrip("\ufeff").split("#", 1)[0].replace(",", " ").split(None, 1)
+    item = fields[0] if fields else ""
+    return "" if item == "wnid" else item
 
 
 def read_id_lines(path: str) -> list[tuple[int, str]]:

@@ -155,6 +155,101 @@ def dumps(value: Any) -> str:
     return json.dumps(_jsonable(value), ensure_ascii=False, separators=(", ", ": "))
 
 
+class OutputError(ImagenetError):
+    """stdout refuses data (a full disk, a closed descriptor): the command cannot go on."""
+
+    exit_code = ExitCode.PARTIAL
+
+
+def refused(exc: OSError, stream: IO[str] | None = None) -> OutputError:
+    """The one-line error for a failed write to ``stream`` (stdout by default).
+
+    The process's own stdout is pointed at the null device: what its buffer still
+    holds would fail again at exit, as a second report with a traceback.
+    """
+    stream = stream if stream is not None else sys.stdout
+    if stream is sys.__stdout__:
+        discard_stdout()
+    where = "stdout" if stream in (sys.stdout, sys.__stdout__) else getattr(stream, "name", "")
+    return OutputError(f"cannot write to {where or 'the output'}: {exc.strerror or exc}")
+
+
+def discard_stdout() -> None:
+    """Send whatever is still written to the process's stdout to the null device."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.__stdout__.fileno())  # type: ignore[union-attr]
+        os.close(null)
+    except (AttributeError, OSError, ValueError):
+        pass
+
+
+class GuardedStream:
+    """A text stream whose failed writes raise :class:`OutputError` (a broken pipe
+    stays a ``BrokenPipeError``), for writers outside this module: rich, bbox.
+
+    ``held``: what is written is kept back until :meth:`release`, so a writer that
+    starts with its header can be made to write nothing when the command fails
+    before its first row.
+    """
+
+    def __init__(self, stream: IO[str], *, held: bool = False) -> None:
+        self._stream = stream
+        self._held: list[str] | None = [] if held else None
+
+    def release(self) -> None:
+        """Write what was kept back; from now on, write straight through."""
+        held, self._held = self._held, None
+        if held:
+            self.write("".join(held))
+
+    def write(self, text: str) -> int:
+        if self._held is not None:
+            self._held.append(text)
+            return len(text)
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise refused(exc, self._stream) from None
+
+    def flush(self) -> None:
+        if self._held is not None:
+            return
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise refused(exc, self._stream) from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _write_all(texts: Iterable[str], stream: IO[str]) -> None:
+    """Write each text, then flush; a refused write is an :class:`OutputError`.
+
+    Only the writes are guarded: an ``OSError`` raised while ``texts`` is produced
+    (a file read on the way) is not stdout's and goes on as it is.
+    """
+    write = stream.write
+    for text in texts:
+        try:
+            write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise refused(exc, stream) from None
+    try:
+        stream.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise refused(exc, stream) from None
+
+
 def emit_rows(
     rows: Iterable[Mapping[str, Any]],
     columns: Sequence[str],
@@ -168,84 +263,125 @@ def emit_rows(
     """Write rows (mappings holding at least ``columns``) in a format; returns the count.
 
     Streams for every format but table: memory stays flat however many rows come.
+    The header (json's opening bracket) goes out with the first row: a command that
+    fails before its first row writes nothing to stdout. Without rows, it is written
+    at the end unless an error was reported meanwhile (every item failed).
     """
     name = resolve_format(fmt)
-    stream = out or sys.stdout
-    count = 0
+    if name == "ids" and id_key not in columns:
+        raise UsageError(f"--format ids does not apply here: these rows have no {id_key}")
+    errors = messages.errors
     if name == "table":
         materialised = list(rows)
-        _rich_table(materialised, columns, title, no_header)
+        if materialised or messages.errors == errors:
+            _rich_table(materialised, columns, title, no_header)
         return len(materialised)
-    write = stream.write
+    counted = [0]
+    texts = _row_texts(
+        rows, columns, name, not no_header, id_key, counted, lambda: messages.errors == errors
+    )
+    _write_all(texts, out or sys.stdout)
+    return counted[0]
+
+
+def _row_texts(
+    rows: Iterable[Mapping[str, Any]],
+    columns: Sequence[str],
+    name: str,
+    header: bool,
+    id_key: str,
+    counted: list[int],
+    empty_ok: Callable[[], bool],
+) -> Iterator[str]:
+    """The text of each row in format ``name``, the header (or json's bracket) with
+    the first row, or alone at the end when there was none and ``empty_ok()``;
+    ``counted[0]`` counts the rows."""
+    head = ""
     if name == "tsv":
-        if not no_header:
-            write("\t".join(columns) + "\n")
+        head = "\t".join(columns) + "\n" if header else ""
         for row in rows:
-            write("\t".join([_tsv_cell(row.get(c)) for c in columns]) + "\n")
-            count += 1
+            yield head + "\t".join([_tsv_cell(row.get(c)) for c in columns]) + "\n"
+            head = ""
+            counted[0] += 1
     elif name == "csv":
         import csv
 
-        writer = csv.writer(stream, lineterminator="\n")
-        if not no_header:
+        parts: list[str] = []
+        writer = csv.writer(_Sink(parts.append), lineterminator="\n")
+        if header:
             writer.writerow(columns)
+            head = parts.pop()
         for row in rows:
             writer.writerow([_cell(row.get(c), ";") for c in columns])
-            count += 1
+            yield head + parts.pop()
+            head = ""
+            counted[0] += 1
     elif name == "jsonl":
         for row in rows:
-            write(dumps({c: row.get(c) for c in columns}) + "\n")
-            count += 1
+            yield dumps({c: row.get(c) for c in columns}) + "\n"
+            counted[0] += 1
     elif name == "json":
-        write("[")
+        before = "[\n  "
         for row in rows:
-            write(("\n  " if count == 0 else ",\n  ") + dumps({c: row.get(c) for c in columns}))
-            count += 1
-        write("\n]\n" if count else "]\n")
+            yield before + dumps({c: row.get(c) for c in columns})
+            before = ",\n  "
+            counted[0] += 1
+        if counted[0]:
+            yield "\n]\n"
+        else:
+            head = "[]\n"
     elif name == "ids":
         for row in rows:
-            write(f"{row.get(id_key)}\n")
-            count += 1
-    stream.flush()
-    return count
+            yield f"{row.get(id_key)}\n"
+            counted[0] += 1
+    if head and empty_ok():
+        yield head
+
+
+class _Sink:
+    """A ``write`` target for :mod:`csv` that hands each row's text to a callback."""
+
+    def __init__(self, write: Callable[[str], Any]) -> None:
+        self.write = write
 
 
 def emit_json(doc: Any, out: IO[str] | None = None) -> None:
     """Write one JSON document, indented, to stdout."""
     import json
 
-    stream = out or sys.stdout
-    stream.write(json.dumps(_jsonable(doc), ensure_ascii=False, indent=2) + "\n")
-    stream.flush()
+    _write_all([json.dumps(_jsonable(doc), ensure_ascii=False, indent=2) + "\n"], out or sys.stdout)
 
 
 def emit_chunks(chunks: Iterable[str], out: IO[str] | None = None) -> None:
     """Write text chunks to stdout in large writes, then a newline."""
-    stream = out or sys.stdout
-    buffer: list[str] = []
-    for chunk in chunks:
-        buffer.append(chunk)
-        if len(buffer) >= 4096:
-            stream.write("".join(buffer))
-            buffer.clear()
-    buffer.append("\n")
-    stream.write("".join(buffer))
-    stream.flush()
+
+    def joined() -> Iterator[str]:
+        buffer: list[str] = []
+        for chunk in chunks:
+            buffer.append(chunk)
+            if len(buffer) >= 4096:
+                yield "".join(buffer)
+                buffer.clear()
+        buffer.append("\n")
+        yield "".join(buffer)
+
+    _write_all(joined(), out or sys.stdout)
 
 
 def emit_lines(lines: Iterable[str], out: IO[str] | None = None) -> None:
     """Write plain text lines to stdout."""
-    stream = out or sys.stdout
-    for line in lines:
-        stream.write(line + "\n")
-    stream.flush()
+    _write_all((line + "\n" for line in lines), out or sys.stdout)
 
 
 def stdout_console() -> Console:
     """A rich console on stdout that follows the terminal and ``NO_COLOR``."""
     from rich.console import Console
 
-    return Console(no_color=not color_enabled(sys.stdout), soft_wrap=False)
+    return Console(
+        file=GuardedStream(sys.stdout),  # type: ignore[arg-type]
+        no_color=not color_enabled(sys.stdout),
+        soft_wrap=False,
+    )
 
 
 def stderr_console() -> Console:

@@ -176,7 +176,7 @@ def test_real_process_pipe_into_head_has_no_traceback() -> None:
 def test_real_process_exit_codes_and_messages() -> None:
     base = _imagenet()
     res = subprocess.run([*base, "synset", "show", "n99999999"], capture_output=True, text=True)
-    assert res.returncode == 3 and res.stdout.startswith("wnid\t") and res.stdout.count("\n") == 1
+    assert res.returncode == 3 and res.stdout == ""
     assert res.stderr == "imagenet: error: n99999999: no WordNet 3.0 noun synset has this id\n"
     res = subprocess.run(
         [*base, "synset", "search", "dog", "--limit", "x"], capture_output=True, text=True
@@ -190,6 +190,83 @@ def test_real_process_exit_codes_and_messages() -> None:
         text=True,
     )
     assert res.stdout == "n02084071\n"
+
+
+_FULL = "imagenet: error: cannot write to stdout: No space left on device\n"
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["subset", "presets"],
+        ["subset", "show", "imagenet21k", "-f", "csv"],
+        ["subset", "show", "imagenet21k", "-f", "CSV"],  # not on the fast path: Typer's
+        ["synset", "descendants", "n00001740"],
+        ["synset", "show", "dog.n.01", "-f", "json"],
+        ["synset", "show", "dog.n.01", "-f", "table"],
+        ["synset", "tree", "n02084071"],
+        ["synset", "tree", "n02084071", "-f", "table"],
+        ["bbox", "convert", "{xml}"],
+        ["bbox", "convert", "{xml}", "--with-names"],
+        ["cache", "path"],
+        ["--version"],
+    ],
+    ids=" ".join,
+)
+def test_real_process_full_stdout_is_one_error_line(args: list[str], tmp_path: Path) -> None:
+    xml = tmp_path / "a.xml"
+    xml.write_text(
+        "<annotation><filename>n01440764_18</filename><size><width>50</width>"
+        "<height>40</height><depth>3</depth></size><object><name>n01440764</name><bndbox>"
+        "<xmin>1</xmin><ymin>2</ymin><xmax>30</xmax><ymax>20</ymax></bndbox></object>"
+        "</annotation>"
+    )
+    argv = [a.format(xml=xml) for a in args]
+    with open("/dev/full", "w") as full:
+        res = subprocess.run([*_imagenet(), *argv], stdout=full, stderr=subprocess.PIPE, text=True)
+    assert (res.returncode, res.stderr) == (1, _FULL)
+
+
+_XML = (
+    "<annotation><filename>n01440764_18</filename><size><width>50</width><height>40</height>"
+    "<depth>3</depth></size><object><name>n01440764</name><bndbox><xmin>1</xmin><ymin>2</ymin>"
+    "<xmax>30</xmax><ymax>20</ymax></bndbox></object></annotation>"
+)
+_TERMS = ["--accept-terms", "--name", "A", "--email", "a@example.edu", "--organization", "O"]
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["subset", "show", "nosuch"], 3),
+        (["subset", "show", "dogs", "-f", "json"], 3),
+        (["synset", "show", "n99999999"], 3),
+        (["synset", "descendants", "nosuch.n.01", "-f", "csv"], 3),
+        (["synset", "search", "zzzqqqx"], 3),
+        (["synset", "search", "zzzqqqx", "-f", "table"], 3),
+        (["bbox", "convert", "{xml}", "--under", "foo"], 3),
+        (["bbox", "convert", "{xml}", "--release", "nope", "-f", "json"], 3),
+        (["bbox", "convert", "{xml}", "--wnid", "n99999999", "-f", "loc"], 3),
+        (["fetch", "--wnid", "n01440764", "--urls-only", "--offline", *_TERMS], 3),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) else str(v),
+)
+def test_a_command_failing_before_its_first_row_writes_nothing_to_stdout(
+    args: list[str], code: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a.xml").write_text(_XML)
+    argv = [a.format(xml=tmp_path / "a.xml") for a in args]
+    res = run(argv, expect=code)
+    assert res.stdout == "" and "imagenet: error: " in res.stderr
+    same_on_fast_path(argv, capsys)
+
+
+def test_an_empty_answer_keeps_its_header() -> None:
+    assert run(["synset", "children", "n01440764", "-f", "tsv"]).stdout.startswith("wnid\t")
+    assert run(["synset", "children", "n01440764", "-f", "json"]).stdout == "[]\n"
+    res = run(["synset", "children", "n01440764", "n99999999", "-f", "csv"], expect=3)
+    assert res.stdout == ""  # nothing to show, and a failure: no header either
 
 
 def test_no_color_when_piped_or_no_color_set() -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..output import Format, Outcome, emit_json, emit_rows, messages, progress
+from ..output import Format, GuardedStream, Outcome, emit_json, emit_rows, messages, progress
 
 if TYPE_CHECKING:
     from ..bbox.convert import Source
@@ -119,10 +119,24 @@ def convert(
         header=not no_header,
     )
     outcome = Outcome()
+    # The writers start with their header: it is held back until the first batch is
+    # done, so a bad --under, --release or --wnid leaves stdout empty.
+    stdout = GuardedStream(sys.stdout, held=True)
     with _pipe_safe(), progress("converting", quiet=quiet) as advance:
+
+        def started(done: int, total: int | None = None, text: str = "") -> None:
+            stdout.release()
+            advance(done, total, text)
+
         tally = run_convert(
-            req, sys.stdout, on_bad=outcome.fail, on_quirk=_warn(quiet), progress=advance
+            req,
+            stdout,  # type: ignore[arg-type]
+            on_bad=outcome.fail,
+            on_quirk=_warn(quiet),
+            progress=started,
         )
+        stdout.release()
+        stdout.flush()
     if not quiet and (output not in (None, "-") or out):
         messages.info(
             f"{tally.files} files, {tally.images} images, {tally.boxes} boxes, {tally.bad} bad"

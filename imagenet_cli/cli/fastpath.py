@@ -19,12 +19,17 @@ def try_run(argv: list[str]) -> int | None:
     """Run ``argv`` on the fast path and return its exit code, or None to fall back."""
     if not argv:
         return None
-    if argv == ["--version"]:  # what install checks in scripts run, so Typer stays unloaded
-        import sys
+    from ..errors import ImagenetError
+    from ..output import emit_lines, messages
 
+    if argv == ["--version"]:  # what install checks in scripts run, so Typer stays unloaded
         from .. import __version__
 
-        sys.stdout.write(f"imagenet-cli {__version__}\n")
+        try:
+            emit_lines([f"imagenet-cli {__version__}"])
+        except ImagenetError as err:
+            messages.error(str(err))
+            return int(err.exit_code)
         return 0
     from .fastpath_spec import SPEC
 
@@ -40,9 +45,6 @@ def try_run(argv: list[str]) -> int | None:
         return None
     module_name, _, func_name = command["target"].partition(":")
     func = getattr(importlib.import_module(module_name), func_name)
-    from ..errors import ImagenetError
-    from ..output import messages
-
     try:
         return int(func(**kwargs))
     except ImagenetError as err:

@@ -108,8 +108,11 @@ def fetch(
         for _wnid, error, not_found in selection.errors:
             outcome.fail(NotFoundError(error) if not_found else error)
         if urls_only:
-            rows = ({"wnid": r.wnid, "image_id": r.image_id, "url": r.url} for r in selection.refs)
-            emit_rows(rows, ["wnid", "image_id", "url"], fmt, no_header=no_header)
+            if selection.refs or not outcome.code:  # a header alone is for an empty success
+                rows = (
+                    {"wnid": r.wnid, "image_id": r.image_id, "url": r.url} for r in selection.refs
+                )
+                emit_rows(rows, ["wnid", "image_id", "url"], fmt, no_header=no_header)
             return int(outcome.code)
         code = _download(
             selection.refs,

@@ -106,7 +106,8 @@ def extract(
         list[str] | None,
         typer.Option(
             "--under",
-            help="Every class of the source under this synset (e.g. n02084071, dogs).",
+            help="Every class of the source under this synset, as a wnid, offset or nltk name "
+            "(e.g. n02084071, 02084071, dog.n.01).",
             show_default=False,
             rich_help_panel=_SEL,
         ),

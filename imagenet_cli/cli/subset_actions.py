@@ -142,6 +142,7 @@ def presets(*, fmt: Format | str | None = None, no_header: bool = False) -> int:
         ["name", "kind", "count", "title", "source"],
         fmt,
         no_header=no_header,
+        id_key="name",  # what 'imagenet subset show' takes
     )
     return 0
 

@@ -70,13 +70,13 @@ def search(
     """Rows of synsets matching ``query``; exit 3 when nothing matches."""
     rel = releases.canonical(release) if release else None
     hits = Hierarchy.default().search(query, release=rel, limit=limit, gloss=gloss)
+    if not hits:  # before any output: a failed search writes nothing to stdout
+        Outcome().fail(NotFoundError(f"{query}: no synset matches" + (f" in {rel}" if rel else "")))
+        return ExitCode.NOT_FOUND
     rows = (synset_row(h.synset, match=h.match, rank=h.rank) for h in hits)
     emit_rows(
         rows, ["wnid", "name", "match", "ilsvrc", "lemmas", "definition"], fmt, no_header=no_header
     )
-    if not hits:
-        Outcome().fail(NotFoundError(f"{query}: no synset matches" + (f" in {rel}" if rel else "")))
-        return ExitCode.NOT_FOUND
     return ExitCode.OK
 
 

@@ -97,6 +97,16 @@ def test_wnids_from_stdin(all_classes: Path, tmp_path: Path) -> None:
     assert classes_of(dst) == ["n01440764", "n02085620", "n02085782"]
 
 
+def test_wnids_with_a_byte_order_mark_names_and_notes(all_classes: Path, tmp_path: Path) -> None:
+    ids = "\ufeffn02085620\nn01440764 tench, Tinca tinca\n02085782  # Japanese spaniel\n"
+    dst = tmp_path / "o"
+    run(
+        ["subset", "extract", "--wnids", "-", "--from", str(all_classes), "--to", str(dst)],
+        input=ids,
+    )
+    assert classes_of(dst) == ["n01440764", "n02085620", "n02085782"]
+
+
 def test_missing_class_exits_3_unless_allowed(tree: Tree, tmp_path: Path) -> None:
     args = [
         "subset",
@@ -135,7 +145,7 @@ def test_bad_ids_are_all_named_with_file_and_line(tree: Tree, tmp_path: Path) ->
     assert errors == [
         "imagenet: error: nope: not a synset id (give a wnid like n02084071, an offset like "
         "02084071, or a name like dog.n.01; 'imagenet synset search' finds words)",
-        f"imagenet: error: {ids}: line 4: foo bar: not a synset id (give a wnid like "
+        f"imagenet: error: {ids}: line 4: foo: not a synset id (give a wnid like "
         "n02084071, an offset like 02084071, or a name like dog.n.01; 'imagenet synset "
         "search' finds words)",
         f"imagenet: error: {ids}: line 5: n99999999: no WordNet 3.0 noun synset has this id",
@@ -202,6 +212,12 @@ def test_presets_and_show() -> None:
     assert "unknown release or preset" in run(["subset", "show", "nope"], expect=3).stderr
 
 
+def test_preset_ids_are_their_names_for_subset_show() -> None:
+    names = run(["subset", "presets", "-f", "ids"]).lines
+    assert names == [r.split("\t")[0] for r in run(["subset", "presets", "-f", "tsv"]).lines[1:]]
+    assert "imagewoof" in names and "None" not in names
+
+
 def test_real_process_pipes(all_classes: Path, tmp_path: Path) -> None:
     env = {**os.environ}
     shown = subprocess.run(
@@ -236,3 +252,23 @@ def test_real_process_pipes(all_classes: Path, tmp_path: Path) -> None:
         and bad.stderr.startswith("imagenet: error:")
         and "Traceback" not in bad.stderr
     )
+
+
+def test_every_id_the_extract_help_gives_as_an_example_is_accepted() -> None:
+    import re
+
+    from typer.main import get_command
+
+    from imagenet_cli.cli.subset import app as subset_app
+    from imagenet_cli.hierarchy import Hierarchy
+
+    extract_cmd = get_command(subset_app).commands["extract"]
+    examples = [
+        ident.strip()
+        for param in extract_cmd.params
+        for listed in re.findall(r"\(e\.g\. ([^)]*)\)", param.help or "")
+        for ident in listed.split(",")
+    ]
+    assert examples
+    for ident in examples:
+        assert Hierarchy.default().get(ident).wnid == "n02084071", ident

@@ -1,0 +1,34 @@
+"""The output layer: rows, and what happens when stdout refuses them."""
+
+from __future__ import annotations
+
+import errno
+import io
+from collections.abc import Iterator
+
+import pytest
+
+from imagenet_cli.errors import UsageError
+from imagenet_cli.output import OutputError, emit_rows
+
+
+class _Full(io.StringIO):
+    def write(self, text: str) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_refused_write_is_one_error_but_a_failing_row_source_is_its_own() -> None:
+    with pytest.raises(OutputError, match=r"^cannot write to the output: No space left"):
+        emit_rows([{"wnid": "n02084071"}], ["wnid"], "tsv", out=_Full())
+
+    def rows() -> Iterator[dict[str, str]]:
+        yield {"wnid": "n02084071"}
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory", "ids.txt")
+
+    with pytest.raises(FileNotFoundError):
+        emit_rows(rows(), ["wnid"], "csv", out=io.StringIO())
+
+
+def test_ids_of_rows_without_an_id_column_are_refused_not_none() -> None:
+    with pytest.raises(UsageError, match="--format ids"):
+        emit_rows([{"name": "imagewoof"}], ["name", "count"], "ids", out=io.StringIO())
