@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from .. import config
+from ..credentials import redact
 from ..output import dumps, emit_lines, emit_rows
 from .common import FormatOpt, NoHeaderOpt
 
@@ -22,7 +23,14 @@ KeyArg = Annotated[
 ]
 
 
+def _shown(value: object) -> object:
+    # A URL setting may carry a password (http://user:PW@mirror): shown masked, as
+    # everywhere else; config.toml keeps it for the requests.
+    return redact(value) if isinstance(value, str) else value
+
+
 def _text(value: object) -> str:
+    value = _shown(value)
     return value if isinstance(value, str) else dumps(value)
 
 
@@ -63,7 +71,7 @@ def list_(fmt: FormatOpt = None, no_header: NoHeaderOpt = False) -> None:
     Example: imagenet config list -f json
     """
     rows = (
-        {"key": s.key, "value": s.value, "source": s.source, "help": s.help}
+        {"key": s.key, "value": _shown(s.value), "source": s.source, "help": s.help}
         for s in config.settings()
     )
     emit_rows(rows, ["key", "value", "source", "help"], fmt, no_header=no_header, id_key="key")

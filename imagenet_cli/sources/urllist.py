@@ -82,7 +82,8 @@ def is_url(source: str) -> bool:
 
 
 def _key(source: str) -> str:
-    return source if is_url(source) else str(Path(source).expanduser().resolve())
+    """The name a list is indexed under (and shown as): a URL without its password."""
+    return redact(source) if is_url(source) else str(Path(source).expanduser().resolve())
 
 
 def lists() -> list[ListInfo]:
@@ -240,14 +241,14 @@ def ensure_indexed(
                 return current[0]
         if current is not None and not refresh and is_url(source):
             return current[0]
-        return _index(key, progress=progress, timeout=timeout)
+        return _index(key, source, progress=progress, timeout=timeout)
 
 
 def index(source: str, *, progress: ProgressFn | None = None, timeout: float = 30.0) -> ListInfo:
     """Index ``source`` now (replacing an earlier index of it); returns what it holds."""
     key = _key(source)
     with cache.file_lock(db_path().parent / ".index.lock"):
-        list_id = _index(key, progress=progress, timeout=timeout)
+        list_id = _index(key, source, progress=progress, timeout=timeout)
     return next(info for info in lists() if info.id == list_id)
 
 
@@ -272,7 +273,8 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
-def _index(key: str, *, progress: ProgressFn | None, timeout: float) -> int:
+def _index(key: str, source: str, *, progress: ProgressFn | None, timeout: float) -> int:
+    """Index ``source`` under the name ``key`` (see :func:`_key`); the list's id."""
     conn = _connect()
     try:
         conn.execute("BEGIN IMMEDIATE")
@@ -284,7 +286,7 @@ def _index(key: str, *, progress: ProgressFn | None, timeout: float) -> int:
             cur = conn.execute("INSERT INTO list (source, fetched_at) VALUES (?, ?)", (key, _now()))
             list_id = int(cur.lastrowid or 0)
             if is_url(key):
-                etag, modified, size, counts = _index_url(conn, list_id, key, progress, timeout)
+                etag, modified, size, counts = _index_url(conn, list_id, source, progress, timeout)
                 mtime = 0.0
             else:
                 st = _stat(key)

@@ -170,6 +170,57 @@ def test_redact_masks_keys_and_query() -> None:
     assert redact("http://h/d?accesskey=other&x=1") == "http://h/d?accesskey=***&x=1"
 
 
+def test_redact_masks_a_urls_password() -> None:
+    from imagenet_cli.credentials import redact
+
+    assert redact("http://ada:pw@h:1/x?y=1: HTTP 404") == "http://ada:***@h:1/x?y=1: HTTP 404"
+    assert redact("'https://ada:p@ss@h/'") == "'https://ada:***@h/'"  # the last @ ends it
+    assert redact("https://t0ken@h/x") == "https://***@h/x"  # a lone name may be a token
+    assert redact("http://h/a@b?q=c@d mail a@b") == "http://h/a@b?q=c@d mail a@b"
+
+
+def test_a_password_in_the_base_url_is_used_but_never_shown(
+    server: ImageServer, accepted: object, tmp_path: Path
+) -> None:
+    import base64
+
+    pw = "s3cretPW"
+    base = f"http://ada:{pw}@127.0.0.1:{server.port}"
+    down = f"http://ada:{pw}@127.0.0.1:1"
+    lost = f"{base}/nowhere"  # every path below it is a 404
+    outputs = [
+        run(["fetch", "--wnid", FISH, "--urls-only", "--base-url", lost], expect=1),
+        run(
+            ["fetch", "--wnid", FISH, "--urls-only", "--base-url", down, "--retries", "0"], expect=1
+        ),
+        run(["bbox", "fetch", "--wnid", FISH, "--base-url", lost], expect=1),
+    ]
+    assert all("ada:***@127.0.0.1" in o.stderr for o in outputs)
+    fish_list(server, ["ok/a.jpg"])
+    outputs.append(run(["fetch", "--wnid", FISH, "--urls-only", "--refresh", "--base-url", base]))
+    # the request itself still carries the credentials
+    sent = dict((k.lower(), v) for k, v in server.last_headers)
+    assert sent["authorization"] == "Basic " + base64.b64encode(f"ada:{pw}".encode()).decode()
+    server.fall11 = fall11(1)
+    outputs.append(run(["urls", "index", f"{base}/fall11.txt"]))
+    outputs.append(run(["urls", "info", "-f", "tsv"]))
+    assert "ada:***@127.0.0.1" in outputs[-1].stdout
+    outputs.append(run(["config", "set", "base_url", base]))
+    outputs.append(run(["config", "get", "base_url"]))
+    assert outputs[-1].stdout == f"http://ada:***@127.0.0.1:{server.port}\n"
+    outputs.append(run(["config", "list", "-f", "json"]))
+    assert f"ada:***@127.0.0.1:{server.port}" in outputs[-1].stdout
+    for o in outputs:
+        assert pw not in o.stdout + o.stderr
+    cache_dir = Path(os.environ["IMAGENET_CACHE"])
+    stored = [p for p in cache_dir.rglob("*") if p.is_file() and "index" not in p.parts]
+    assert any(p.suffix == ".json" for p in stored)
+    for path in stored:
+        assert pw.encode() not in path.read_bytes(), path
+    # the list is found again under the same credentials
+    run(["fetch", "--wnid", FISH, "--urls-only", "--offline", "--base-url", base])
+
+
 # ------------------------------------------------------------------ lists
 
 
