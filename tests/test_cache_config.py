@@ -159,9 +159,59 @@ def test_config_cli(isolated: Path) -> None:
     assert "fetch.retries\t5\tconfig\t" in "\n".join(listing)
     assert (isolated / "config" / "config.toml").read_text().startswith("[fetch]")
     res = run(["config", "set", "fetch.retries", "x"], expect=2)
-    assert "fetch.retries takes a int" in res.stderr
+    assert "fetch.retries takes an integer, not 'x'" in res.stderr
     res = run(["config", "get", "nope"], expect=3)
     assert res.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("key", "low", "shown", "lowest"),
+    [
+        ("fetch.timeout", "-1", "-1.0", "0.01"),
+        ("fetch.max_bytes", "0", "0", "1"),
+        ("fetch.per_host", "0", "0", "1"),
+        ("fetch.concurrency", "0", "0", "1"),
+        ("fetch.retries", "-1", "-1", "0"),
+        ("fetch.min_side", "-1", "-1", "0"),
+        ("workers", "-1", "-1", "0"),
+    ],
+)
+def test_config_set_holds_values_to_the_options_bounds(
+    key: str, low: str, shown: str, lowest: str
+) -> None:
+    res = run(["config", "set", key, "--", low], expect=2)
+    assert res.stderr == f"imagenet: error: {key} must be at least {lowest}, not {shown}\n"
+    assert not config.config_file().exists()
+    run(["config", "set", key, lowest])
+    # `imagenet fetch`'s option of the same setting has the same bound (the spec is
+    # generated from the Typer app, and a test keeps it current)
+    from imagenet_cli.cli.fastpath_spec import SPEC
+
+    option = "--workers" if key == "workers" else "--" + key.split(".")[1].replace("_", "-")
+    (param,) = [p for p in SPEC["top"]["fetch"]["params"] if option in p["opts"]]
+    assert param["min"] == config.minimum(key) == type(config.KEYS[key].default)(lowest)
+
+
+def test_a_bad_value_in_the_file_is_one_line_when_a_command_uses_it(isolated: Path) -> None:
+    (isolated / "config").mkdir()
+    path = isolated / "config" / "config.toml"
+    path.write_text('base_url = "http://mirror.example"\n[fetch]\nconcurrency = "lots"\n')
+    line = f"imagenet: error: {path}: line 3: fetch.concurrency takes an integer, not 'lots'\n"
+    assert run(["config", "get", "fetch.concurrency"], expect=2).stderr == line
+    assert run(["config", "get", "base_url"]).stdout == "http://mirror.example\n"
+    listed = run(["config", "list", "-f", "tsv"], expect=2)
+    assert "fetch.concurrency\tlots\tconfig\t" in listed.stdout and listed.stderr == line
+    path.write_text("[fetch]\ntimeout = -1\nretries = true\nmax_bytes = 2.5\n")
+    assert config.get("fetch.min_side") == 0  # a key the file leaves alone still answers
+    for key, problem in [
+        ("fetch.timeout", "line 2: fetch.timeout must be at least 0.01, not -1.0"),
+        ("fetch.retries", "line 3: fetch.retries takes an integer, not True"),
+        ("fetch.max_bytes", "line 4: fetch.max_bytes takes an integer, not 2.5"),
+    ]:
+        with pytest.raises(UsageError, match=f"^{path}: {problem}$"):
+            config.get(key)
+    path.write_text("[fetch]\ntimeout = 5\n")
+    assert config.get("fetch.timeout") == 5.0  # TOML's 5 for 5.0
 
 
 def test_broken_config_is_one_clear_line(isolated: Path) -> None:

@@ -334,6 +334,25 @@ def test_fetch_strict_and_summary(base_env: ImageServer, tmp_path: Path, accepte
     assert len((out2 / "manifest.jsonl").read_text().splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    ("setting", "problem"),
+    [
+        ('concurrency = "lots"', "fetch.concurrency takes an integer, not 'lots'"),
+        ("timeout = -1", "fetch.timeout must be at least 0.01, not -1.0"),
+    ],
+)
+def test_a_bad_config_value_stops_fetch_before_any_request(
+    base_env: ImageServer, tmp_path: Path, accepted: object, setting: str, problem: str
+) -> None:
+    fish_list(base_env, ["ok/a.jpg"])
+    path = Path(os.environ["IMAGENET_CONFIG"]) / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"[fetch]\n{setting}\n")
+    res = run(["fetch", "--wnid", FISH, "--out", str(tmp_path / "out")], expect=2)
+    assert res.stderr == f"imagenet: error: {path}: line 2: {problem}\n"
+    assert base_env.requests == [] and not (tmp_path / "out").exists()
+
+
 def test_fetch_csv_manifest_and_recursive_expansion(
     base_env: ImageServer, tmp_path: Path, accepted: object
 ) -> None:
