@@ -118,12 +118,41 @@ def test_cache_info_and_clean(isolated: Path) -> None:
     info = run(["cache", "info", "-f", "tsv"]).lines
     assert info[0] == "name\tfiles\tbytes\tpath"
     assert any(line.startswith("lists\t1\t5\t") for line in info)
-    res = run(["cache", "clean", "nosuch"], expect=2)
+    res = run(["cache", "clean", "nosuch"], expect=3)  # not found, as README's table says
     assert "not in the cache: nosuch" in res.stderr
     run(["cache", "clean", "lists", "--dry-run"])
     assert (isolated / "cache" / "lists").exists()
     run(["cache", "clean", "lists"])
     assert not (isolated / "cache" / "lists").exists()
+
+
+def test_cache_clean_removes_only_what_imagenet_wrote(isolated: Path) -> None:
+    root = isolated / "cache"
+    (root / "lists" / "h-1").mkdir(parents=True)
+    (root / "lists" / "h-1" / "n1.json").write_text("{}")
+    (root / "mine").mkdir()
+    (root / "mine" / "thesis.tex").write_text("x")
+    (root / "notes.txt").write_text("y")
+    res = run(["cache", "clean", "mine"], expect=2)
+    assert res.stderr == f"imagenet: error: mine: not written by imagenet, left alone (in {root})\n"
+    dry = run(["cache", "clean", "--dry-run"]).stderr
+    assert dry.startswith("imagenet: would remove 2 item(s), ")  # the synset index and lists
+    removed, left = run(["cache", "clean"]).stderr.splitlines()
+    assert removed.startswith("imagenet: removed 2 item(s), ")
+    assert left == (
+        f"imagenet: warning: left 2 item(s) imagenet did not write in {root}: mine, notes.txt"
+    )
+    assert sorted(p.name for p in root.iterdir()) == ["mine", "notes.txt"]
+    assert (root / "mine" / "thesis.tex").read_text() == "x"
+
+
+def test_every_path_the_code_builds_in_the_cache_is_one_clean_knows() -> None:
+    import re
+
+    package = Path(cache.__file__).parent
+    pattern = re.compile(r"cache_path\(\s*\"([^\"]+)\"|cache_dir\(\)\s*/\s*\"([^\"]+)\"")
+    found = {a or b for src in package.rglob("*.py") for a, b in pattern.findall(src.read_text())}
+    assert found and found <= cache.OWNED, found - cache.OWNED
 
 
 def test_synset_index_is_built_on_first_use_with_an_empty_cache(
