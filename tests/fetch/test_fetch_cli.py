@@ -305,6 +305,63 @@ def test_urls_index_and_lookup(tmp_path: Path, accepted: object, server: ImageSe
     assert run(["urls", "info", "-f", "tsv"]).lines[1].split("\t")[2] == "11"
 
 
+def test_urls_info_counts_what_fetch_gets_and_index_names_what_it_skips(
+    tmp_path: Path, accepted: object
+) -> None:
+    w = "n01560419"
+    src = tmp_path / "count.txt"
+    src.write_text(
+        f"{w}_1\thttp://img.example/a.jpg\n"
+        f"{w}_2\n"  # no URL
+        f"{w}_3  http://img.example/c d.jpg\n"  # spaces, as some mirrors write it
+        "\n"
+        f"{w}_1\thttp://img.example/dup.jpg\n"  # an id listed before
+        "garbage\n"
+        f"{w}_4\t \r\n",  # nothing after the tab
+        encoding="utf-8",
+    )
+    res = run(["urls", "index", str(src), "-f", "json"])
+    info = json.loads(res.stdout)[0]
+    assert (info["lines"], info["skipped"], info["wnids"]) == (2, 4, 1)
+    assert res.stderr.splitlines() == [
+        f"imagenet: warning: {src}: line 2: skipped: no URL after the image id ({w}_2)",
+        f"imagenet: warning: {src}: line 5: skipped: image id {w}_1 already on line 1",
+        f"imagenet: warning: {src}: line 6: skipped: no image id at the start (garbage)",
+        f"imagenet: warning: {src}: line 7: skipped: no URL after the image id ({w}_4)",
+    ]
+    assert run(["urls", "info", "--wnid", w, "--no-header"]).lines == [f"{w}\t2"]
+    got = run(["fetch", "--wnid", w, "--url-list", str(src), "--urls-only", "--no-header"])
+    assert got.lines == [
+        f"{w}\t{w}_1\thttp://img.example/a.jpg",
+        f"{w}\t{w}_3\thttp://img.example/c d.jpg",
+    ]
+    # many bad lines: the first 20 named, then how many more
+    many = tmp_path / "many.txt"
+    many.write_text("".join(f"{w}_{i}\n" for i in range(25)), encoding="utf-8")
+    res = run(["urls", "index", str(many), "--no-header"])
+    lines = res.stderr.splitlines()
+    assert len(lines) == 21 and lines[19].startswith(f"imagenet: warning: {many}: line 20: ")
+    assert lines[20] == f"imagenet: warning: {many}: 5 more lines skipped"
+    assert run(["urls", "index", str(many), "-q"]).stderr == ""
+
+
+def test_url_lists_cut_into_chunks_index_as_one_list(
+    tmp_path: Path, accepted: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from imagenet_cli.sources import urllist
+
+    monkeypatch.setattr(urllist, "CHUNK", 64)  # a wnid's lines over many chunks
+    w = "n01560419"
+    rows = [f"{w}_{i}\thttp://img.example/{i}.jpg\n" for i in range(30)]
+    rows[17] = f"{w}_3\thttp://img.example/again.jpg\n"  # a repeat, several chunks on
+    src = tmp_path / "chunks.txt"
+    src.write_text("".join(rows), encoding="utf-8")
+    info = urllist.index(str(src))
+    assert (info.lines, info.skipped) == (29, 1)
+    assert info.skipped_lines == (urllist.SkippedLine(18, f"image id {w}_3 already on line 4"),)
+    assert urllist.count(w) == len(urllist.lookup(w)) == 29
+
+
 def test_url_list_over_http_with_etag(server: ImageServer, accepted: object) -> None:
     server.fall11 = fall11(2)
     url = server.url("/fall11.txt")
