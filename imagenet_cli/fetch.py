@@ -745,7 +745,11 @@ def fetch_originals(
     image: ImageOptions | None = None,
 ) -> Iterator[FetchResult]:
     """Each synset's original images from the download endpoint (a tar), checked and written
-    like downloaded ones; the access key never leaves the request itself."""
+    like downloaded ones; the access key never leaves the request itself.
+
+    A synset whose archive cannot be had (an HTTP error, no connection, not a tar)
+    gives one row of its own, whose image_id is the wnid (see :func:`is_archive_row`).
+    """
     import tarfile
     from urllib.parse import quote
 
@@ -816,6 +820,12 @@ def fetch_originals(
                 tmp.unlink(missing_ok=True)
     finally:
         book.close()
+
+
+def is_archive_row(result: FetchResult) -> bool:
+    """Whether a row of :func:`fetch_originals` stands for a synset's whole archive that
+    could not be had, rather than for one image of it."""
+    return result.image_id == result.wnid and not result.ok
 
 
 def _row(book: Manifest, result: FetchResult) -> FetchResult:

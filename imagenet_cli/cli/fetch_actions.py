@@ -330,7 +330,7 @@ def _originals(
     strict: bool,
 ) -> int:
     from .. import credentials
-    from ..fetch import fetch_originals
+    from ..fetch import fetch_originals, is_archive_row
     from ..hierarchy import Hierarchy
 
     creds = credentials.load(required=True)
@@ -343,9 +343,17 @@ def _originals(
             if w not in wnids:
                 wnids.append(w)
     counts: Counter[str] = Counter()
+    outcome = Outcome()
     for result in fetch_originals(wnids, creds, base, out, manifest=manifest, timeout=timeout):
+        if is_archive_row(result):
+            # The synset's whole archive could not be had: as for a list that cannot be
+            # had, the run says so and exits 1.
+            outcome.fail(
+                f"{result.wnid}: no archive of original images: {result.error} ({result.url})"
+            )
+            continue
         counts[result.status] += 1
-    failed = sum(n for s, n in counts.items() if s != "ok")
+    refused = sum(n for s, n in counts.items() if s != "ok")
     if not quiet:
-        messages.info(f"{counts['ok']} original images written to {out} ({failed} refused)")
-    return int(ExitCode.PARTIAL) if strict and failed else 0
+        messages.info(f"{counts['ok']} original images written to {out} ({refused} refused)")
+    return max(int(outcome.code), int(ExitCode.PARTIAL) if strict and refused else 0)

@@ -155,6 +155,29 @@ def test_login_mode_and_key_never_shown(
     assert not path.exists()
 
 
+@pytest.mark.parametrize("where", ["/nowhere", ":1"])
+def test_an_original_archive_that_cannot_be_had_is_an_error(
+    server: ImageServer,
+    tmp_path: Path,
+    accepted: object,
+    monkeypatch: pytest.MonkeyPatch,
+    where: str,
+) -> None:
+    monkeypatch.setenv("IMAGENET_USERNAME", server.username)
+    monkeypatch.setenv("IMAGENET_ACCESS_KEY", server.access_key)
+    base = server.base + where if where.startswith("/") else "http://127.0.0.1" + where
+    out = tmp_path / "orig"
+    res = run(
+        ["fetch", "--wnid", FISH, "--original", "--out", str(out), "--base-url", base], expect=1
+    )
+    error, summary = res.stderr.splitlines()
+    reason = "HTTP 404" if where == "/nowhere" else "Connection refused"
+    assert error.startswith(f"imagenet: error: {FISH}: no archive of original images: ")
+    assert reason in error and f"{base}/download/synset?wnid={FISH}" in error
+    assert summary == f"imagenet: 0 original images written to {out} (0 refused)"
+    assert server.access_key not in res.stderr + (out / "manifest.jsonl").read_text()
+
+
 def test_login_without_key_on_a_pipe() -> None:
     res = run(["login", "--username", "ada"], expect=2)
     assert "IMAGENET_ACCESS_KEY" in res.stderr
