@@ -176,6 +176,9 @@ def test_an_original_archive_that_cannot_be_had_is_an_error(
     assert reason in error and f"{base}/download/synset?wnid={FISH}" in error
     assert summary == f"imagenet: 0 original images written to {out} (0 refused)"
     assert server.access_key not in res.stderr + (out / "manifest.jsonl").read_text()
+    # asked again: still one row for the archive's URL
+    run(["fetch", "--wnid", FISH, "--original", "--out", str(out), "--base-url", base], expect=1)
+    assert len((out / "manifest.jsonl").read_text().splitlines()) == 1
 
 
 def test_login_without_key_on_a_pipe() -> None:
