@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, Literal, NamedTuple, overload
 
-from .errors import ImagenetError, UsageError
+from .errors import ImagenetError, NotFoundError, UsageError
 
 CACHE_ENV = "IMAGENET_CACHE"
 APP_NAME = "imagenet-cli"
@@ -317,6 +317,13 @@ def _migrate(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
         raise
 
 
+# The top-level items imagenet writes in the cache folder; `cache clean` removes these
+# and nothing else, so a cache variable that names a folder of one's own (a typo,
+# IMAGENET_CACHE=~/data) never costs the files in it. A test checks that every path
+# the code builds in the cache starts with one of them.
+OWNED = frozenset({"bbox", "index", "lists", "originals", "subset", "urllists"})
+
+
 class CacheEntry(NamedTuple):
     """One top-level item of the cache folder and what it holds."""
 
@@ -350,21 +357,37 @@ def _du(path: Path) -> tuple[int, int]:
     return files, size
 
 
-def clean_cache(parts: Sequence[str] = (), *, dry_run: bool = False) -> list[CacheEntry]:
-    """Remove the named top-level cache items (all when none are named).
+class Cleaned(NamedTuple):
+    """What :func:`clean_cache` removed (or would), and what it left as not its own."""
 
-    Returns what was (or, with ``dry_run``, would be) removed. A name that is not in
-    the cache is a usage error, so a typo never silently removes nothing.
+    removed: list[CacheEntry]
+    foreign: list[CacheEntry]
+
+
+def clean_cache(parts: Sequence[str] = (), *, dry_run: bool = False) -> Cleaned:
+    """Remove the named top-level cache items (all of imagenet's when none are named).
+
+    Only the items imagenet writes (:data:`OWNED`) are ever removed; anything else in
+    the folder is left and returned as ``foreign``. A name that is not in the cache is
+    :class:`NotFoundError`, so a typo never silently removes nothing; naming an item
+    that is not imagenet's is a :class:`UsageError`.
     """
     entries = {e.name: e for e in cache_entries()}
+    foreign = [e for e in entries.values() if e.name not in OWNED]
     if parts:
         unknown = [p for p in parts if p not in entries]
         if unknown:
-            known = ", ".join(entries) or "(empty)"
-            raise UsageError(f"not in the cache: {', '.join(unknown)} (cache holds: {known})")
-        chosen = [entries[p] for p in parts]
+            known = ", ".join(e for e in entries if e in OWNED) or "nothing"
+            raise NotFoundError(f"not in the cache: {', '.join(unknown)} (cache holds: {known})")
+        theirs = [p for p in parts if p not in OWNED]
+        if theirs:
+            raise UsageError(
+                f"{', '.join(theirs)}: not written by imagenet, left alone (in {cache_dir()})"
+            )
+        chosen = [entries[p] for p in dict.fromkeys(parts)]
+        foreign = []
     else:
-        chosen = list(entries.values())
+        chosen = [e for e in entries.values() if e.name in OWNED]
     if not dry_run:
         import shutil
 
@@ -373,4 +396,4 @@ def clean_cache(parts: Sequence[str] = (), *, dry_run: bool = False) -> list[Cac
                 shutil.rmtree(entry.path)
             else:
                 entry.path.unlink(missing_ok=True)
-    return chosen
+    return Cleaned(chosen, foreign)

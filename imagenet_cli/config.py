@@ -1,8 +1,9 @@
 """The user's config file (TOML) and the order in which settings win.
 
 Options beat environment variables, which beat the config file, which beats the
-defaults. Every key is declared in :data:`KEYS` with its type, so ``config set``
-refuses typos and values of the wrong type.
+defaults. Every key is declared in :data:`KEYS` with its type and smallest value;
+the command-line options of the same settings take their bounds from there, so
+``config set``, a value read from the file and an option are held to one rule.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class Key:
     default: Any
     help: str
     env: str | None = None
+    min: Any = None  # the smallest value accepted; the matching option's ``min`` too
 
 
 def _keys(*keys: Key) -> dict[str, Key]:
@@ -50,15 +52,21 @@ KEYS: dict[str, Key] = _keys(
         "Dask scheduler for fetch, bbox convert and subset extract",
         "IMAGENET_SCHEDULER",
     ),
-    Key("fetch.concurrency", int, 64, "downloads in flight at once"),
-    Key("fetch.per_host", int, 8, "downloads in flight per host"),
-    Key("fetch.timeout", float, 30.0, "seconds before one request gives up"),
-    Key("fetch.retries", int, 3, "retries of a failed request (connect errors, 5xx, 429)"),
-    Key("fetch.max_bytes", int, 50_000_000, "largest image accepted, in bytes"),
-    Key("fetch.min_side", int, 0, "shorter side below which an image is refused"),
+    Key("fetch.concurrency", int, 64, "downloads in flight at once", min=1),
+    Key("fetch.per_host", int, 8, "downloads in flight per host", min=1),
+    Key("fetch.timeout", float, 30.0, "seconds before one request gives up", min=0.01),
+    Key("fetch.retries", int, 3, "retries of a failed request (connect errors, 5xx, 429)", min=0),
+    Key("fetch.max_bytes", int, 50_000_000, "largest image accepted, in bytes", min=1),
+    Key("fetch.min_side", int, 0, "shorter side below which an image is refused", min=0),
     Key("fetch.placeholders", list, [], "extra sha256 digests of placeholder images to refuse"),
-    Key("workers", int, 0, "worker processes for CPU-bound work (0: one per core)"),
+    Key("workers", int, 0, "worker processes for CPU-bound work (0: one per core)", min=0),
 )
+_KINDS = {int: "an integer", float: "a number", str: "a string", list: "a list", bool: "a boolean"}
+
+
+def minimum(name: str) -> Any:
+    """The smallest value ``name`` accepts: what its command-line option declares as ``min``."""
+    return KEYS[name].min
 
 
 def config_dir(create: bool = False) -> Path:
@@ -123,7 +131,8 @@ def _key(name: str) -> Key:
 
 
 def parse_value(name: str, text: str) -> Any:
-    """Turn the text given to ``config set`` into the key's type."""
+    """Turn the text given to ``config set`` into the key's type, checked as the file's
+    values are (:func:`check`)."""
     key = _key(name)
     parsers: dict[type, Callable[[str], Any]] = {
         str: str,
@@ -133,9 +142,63 @@ def parse_value(name: str, text: str) -> Any:
         list: lambda s: [item.strip() for item in s.split(",") if item.strip()],
     }
     try:
-        return parsers[key.type](text)
+        value = parsers[key.type](text)
     except ValueError:
-        raise UsageError(f"{name} takes a {key.type.__name__}, not {text!r}") from None
+        raise UsageError(f"{name} takes {_KINDS[key.type]}, not {text!r}") from None
+    problem = check(name, value)
+    if problem:
+        raise UsageError(f"{name} {problem}")
+    return value
+
+
+def check(name: str, value: Any) -> str:
+    """What is wrong with ``value`` for the key ``name`` (its type, its range), or ""."""
+    key = _key(name)
+    kind = key.type
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)  # TOML writes 30 for 30.0
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        return f"takes {_KINDS[kind]}, not {value!r}"
+    if isinstance(value, list) and not all(isinstance(item, str) for item in value):
+        return f"takes a list of strings, not {value!r}"
+    if kind is float and value != value:
+        return "takes a number, not nan"
+    if key.min is not None and value < key.min:
+        return f"must be at least {key.min}, not {value!r}"
+    return ""
+
+
+def _stored(name: str, stored: dict[str, Any]) -> Any:
+    """A value from the config file, checked: a bad one is a usage error naming the file,
+    the line and the key, raised only when a command needs that key."""
+    value = stored[name]
+    problem = check(name, value)
+    if problem:
+        raise UsageError(f"{_where(name)}: {name} {problem}")
+    if _key(name).type is float:
+        return float(value)
+    return value
+
+
+def _where(name: str) -> str:
+    """``FILE: line N`` of the line that sets ``name`` (``FILE`` alone if not found)."""
+    path = config_file()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return str(path)
+    table, _, leaf = name.rpartition(".")
+    current = ""
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if line.startswith("[") and not line.startswith("[["):
+            current = line.strip("[] \t").replace(" ", "").replace('"', "")
+            continue
+        key, eq, _ = line.partition("=")
+        key = key.strip().replace(" ", "").replace('"', "")
+        if eq and (current, key) in ((table, leaf), ("", name)):
+            return f"{path}: line {number}"
+    return str(path)
 
 
 def _parse_bool(text: str) -> bool:
@@ -157,7 +220,7 @@ def get(name: str, option: Any = None) -> Any:
         return parse_value(name, os.environ[key.env])
     stored = load()
     if name in stored:
-        return stored[name]
+        return _stored(name, stored)
     return key.default
 
 
@@ -194,17 +257,25 @@ class Setting:
     value: Any
     source: str  # "env", "config" or "default"
     help: str
+    error: str = ""  # what is wrong with a value from the file ("" when nothing)
 
 
 def settings() -> list[Setting]:
-    """Every known key with its effective value and its source, by name."""
+    """Every known key with its effective value and its source, by name.
+
+    A bad value in the file is listed as written, with ``error`` saying what is wrong
+    (one line naming the file, the line and the key), so it can be seen and fixed.
+    """
     stored = load()
     rows = []
     for name, key in sorted(KEYS.items()):
         if key.env and os.environ.get(key.env):
             rows.append(Setting(name, parse_value(name, os.environ[key.env]), "env", key.help))
         elif name in stored:
-            rows.append(Setting(name, stored[name], "config", key.help))
+            try:
+                rows.append(Setting(name, _stored(name, stored), "config", key.help))
+            except UsageError as exc:
+                rows.append(Setting(name, stored[name], "config", key.help, str(exc)))
         else:
             rows.append(Setting(name, key.default, "default", key.help))
     return rows

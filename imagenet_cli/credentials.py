@@ -1,8 +1,9 @@
 """ImageNet username and access key: stored with mode 0600, never shown.
 
 Every message that could hold the key (errors, URLs, manifests) goes through
-:func:`redact`, which knows the keys seen in this process and the ``accesskey=``
-query parameter, so the key never reaches a screen or a file in clear.
+:func:`redact`, which knows the keys seen in this process, the ``accesskey=``
+query parameter and the password of a URL's user-info (``http://ada:PW@host``),
+so none of them reaches a screen or a file in clear.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ MASK = "***"
 
 _SECRETS: set[str] = set()
 _QUERY_RE = re.compile(r"(?i)((?:access_?key|password|token)=)[^&#\s'\"]*")
+# A URL's user-info: everything of the authority up to its last "@" (as urlsplit reads
+# it), so a password that itself holds an unescaped "@" is masked whole.
+_USERINFO_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/?#\s'\"<>@]*(?:@[^/?#\s'\"<>@]*)*)@")
 
 
 @dataclass(frozen=True)
@@ -50,11 +54,20 @@ def register_secret(secret: str) -> None:
 
 
 def redact(text: str) -> str:
-    """``text`` with every known secret and every ``accesskey=`` value masked."""
+    """``text`` with every known secret, every ``accesskey=`` value and every URL's
+    user-info password masked (``http://ada:***@host``; a lone name, which may be a
+    token, as ``http://***@host``)."""
     for secret in sorted(_SECRETS, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, MASK)
+    if "@" in text:
+        text = _USERINFO_RE.sub(_mask_userinfo, text)
     return _QUERY_RE.sub(lambda m: m.group(1) + MASK, text)
+
+
+def _mask_userinfo(match: re.Match[str]) -> str:
+    user, colon, _password = match.group(2).partition(":")
+    return f"{match.group(1)}{user if colon else ''}{colon}{MASK}@"
 
 
 def path() -> Path:

@@ -188,13 +188,18 @@ def fetch_one(ref: ImageRef, options: FetchOptions) -> FetchResult:
 
 
 class Manifest:
-    """The run's record: jsonl or csv, appended one complete line at a time."""
+    """The run's record: jsonl or csv, appended one complete line at a time, one row per
+    URL. A URL done again (``--retry-failed``, a lost file) gets a second row while the
+    run goes on, so a kill leaves a valid file; :meth:`close` then rewrites the file
+    with the latest row of each URL in the place of its first."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.csv = path.suffix.lower() == ".csv"
         self._fh: IO[str] | None = None
         self._writer: Any = None
+        # Set when the file holds, or this run appends, a second row for one URL.
+        self.repeated = False
 
     def load(self) -> dict[tuple[str, str], dict[str, str]]:
         """Rows already written, last one per (wnid, image_id) winning.
@@ -212,10 +217,12 @@ class Manifest:
             raw = raw[:cut]
         text = raw.decode("utf-8", errors="replace")
         rows: dict[tuple[str, str], dict[str, str]] = {}
+        found = 0
         if self.csv:
             for row in csv.DictReader(text.splitlines()):
                 if row.get("wnid") and row.get("image_id"):
                     rows[(row["wnid"], row["image_id"])] = row
+                    found += 1
         else:
             for line in text.splitlines():
                 try:
@@ -224,6 +231,9 @@ class Manifest:
                     continue
                 if isinstance(row, dict) and row.get("wnid") and row.get("image_id"):
                     rows[(str(row["wnid"]), str(row["image_id"]))] = row
+                    found += 1
+        if found > len(rows):  # a run killed before it could tidy up
+            self.repeated = True
         return rows
 
     def append(self, result: FetchResult, *, flush: bool = True) -> None:
@@ -252,6 +262,54 @@ class Manifest:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
+        if self.repeated:
+            self.compact()
+            self.repeated = False
+
+    def compact(self) -> None:
+        """Rewrite the file (atomically) with one row per (wnid, image_id): the latest,
+        where the first one was. Lines that are not rows stay where they are."""
+        try:
+            text = self.path.read_bytes().decode("utf-8", errors="replace")
+        except FileNotFoundError:
+            return
+        where: dict[tuple[str, str], int] = {}
+        if self.csv:
+            import io
+
+            reader = csv.reader(io.StringIO(text, newline=""))
+            header = next(reader, None)
+            if header is None or "wnid" not in header or "image_id" not in header:
+                return
+            wi, ii = header.index("wnid"), header.index("image_id")
+            records: list[list[str]] = []
+            for record in reader:
+                if len(record) > max(wi, ii) and record[wi] and record[ii]:
+                    key = (record[wi], record[ii])
+                    if key in where:
+                        records[where[key]] = record
+                        continue
+                    where[key] = len(records)
+                records.append(record)
+            with cache.atomic_write(self.path, "w") as fh:
+                writer = csv.writer(fh, lineterminator="\n")
+                writer.writerow(header)
+                writer.writerows(records)
+            return
+        lines: list[str] = []
+        for line in text.splitlines():
+            try:
+                row = json.loads(line)
+            except ValueError:
+                row = None
+            if isinstance(row, dict) and row.get("wnid") and row.get("image_id"):
+                key = (str(row["wnid"]), str(row["image_id"]))
+                if key in where:
+                    lines[where[key]] = line
+                    continue
+                where[key] = len(lines)
+            lines.append(line)
+        cache.write_text_atomic(self.path, "".join(f"{line}\n" for line in lines))
 
 
 # ------------------------------------------------------------------ plan
@@ -266,9 +324,16 @@ class FetchPlan:
     total: int
 
 
-def plan(refs: Iterable[ImageRef], options: FetchOptions) -> FetchPlan:
-    """Leave out what an earlier run finished (its row, and its file for an ``ok`` row)."""
-    rows = Manifest(options.manifest_path).load()
+def plan(
+    refs: Iterable[ImageRef], options: FetchOptions, manifest: Manifest | None = None
+) -> FetchPlan:
+    """Leave out what an earlier run finished (its row, and its file for an ``ok`` row).
+
+    ``manifest``, the run's, learns whether URLs with a row are to be done again (their
+    new rows then replace the old when it is closed).
+    """
+    book = manifest if manifest is not None else Manifest(options.manifest_path)
+    rows = book.load()
     todo, done, total = [], 0, 0
     seen: set[tuple[str, str]] = set()
     for ref in refs:
@@ -281,6 +346,8 @@ def plan(refs: Iterable[ImageRef], options: FetchOptions) -> FetchPlan:
         if row is not None and _is_done(row, options):
             done += 1
         else:
+            if row is not None:
+                book.repeated = True
             todo.append(ref)
     return FetchPlan(todo, done, total)
 
@@ -631,7 +698,7 @@ def fetch(
     lock = claim_output(out)
     manifest = Manifest(options.manifest_path)
     try:
-        work = plan(refs, options)
+        work = plan(refs, options, manifest)
         clean_partials(out, (r.wnid for r in refs))
         if progress:
             progress(0, len(work.todo), f"{work.done} done before")
@@ -745,7 +812,11 @@ def fetch_originals(
     image: ImageOptions | None = None,
 ) -> Iterator[FetchResult]:
     """Each synset's original images from the download endpoint (a tar), checked and written
-    like downloaded ones; the access key never leaves the request itself."""
+    like downloaded ones; the access key never leaves the request itself.
+
+    A synset whose archive cannot be had (an HTTP error, no connection, not a tar)
+    gives one row of its own, whose image_id is the wnid (see :func:`is_archive_row`).
+    """
     import tarfile
     from urllib.parse import quote
 
@@ -775,13 +846,16 @@ def fetch_originals(
                 if status != 200:
                     yield _row(
                         book,
+                        rows,
                         FetchResult(wnid, wnid, shown, f"http_{status}", error=f"HTTP {status}"),
                     )
                     continue
                 try:
                     tar = tarfile.open(tmp, "r:*")  # noqa: SIM115 - closed by the with below
                 except (tarfile.TarError, OSError) as exc:
-                    yield _row(book, FetchResult(wnid, wnid, shown, "not_archive", error=str(exc)))
+                    yield _row(
+                        book, rows, FetchResult(wnid, wnid, shown, "not_archive", error=str(exc))
+                    )
                     continue
                 with tar:
                     for member in tar:
@@ -801,6 +875,7 @@ def fetch_originals(
                         fetched = Fetched(shown, status=200, body=body, attempts=1)
                         yield _row(
                             book,
+                            rows,
                             finish(
                                 ImageRef(wnid, image_id, f"{shown}#{name}"),
                                 fetched,
@@ -810,7 +885,9 @@ def fetch_originals(
                         )
             except OSError as exc:
                 yield _row(
-                    book, FetchResult(wnid, wnid, shown, "connection_error", error=redact(str(exc)))
+                    book,
+                    rows,
+                    FetchResult(wnid, wnid, shown, "connection_error", error=redact(str(exc))),
                 )
             finally:
                 tmp.unlink(missing_ok=True)
@@ -818,7 +895,15 @@ def fetch_originals(
         book.close()
 
 
-def _row(book: Manifest, result: FetchResult) -> FetchResult:
+def is_archive_row(result: FetchResult) -> bool:
+    """Whether a row of :func:`fetch_originals` stands for a synset's whole archive that
+    could not be had, rather than for one image of it."""
+    return result.image_id == result.wnid and not result.ok
+
+
+def _row(book: Manifest, rows: dict[tuple[str, str], Any], result: FetchResult) -> FetchResult:
+    if (result.wnid, result.image_id) in rows:
+        book.repeated = True  # one row per URL: this one replaces the earlier at close
     book.append(result)
     return result
 

@@ -204,7 +204,7 @@ def fetch_on_cluster(
     try:
         with session(scheduler) as cluster:
             assert cluster is not None
-            work = plan(refs, options)
+            work = plan(refs, options, manifest)
             clean_partials(out, (r.wnid for r in refs))
             if progress:
                 progress(0, len(work.todo), f"{work.done} done before")

@@ -118,12 +118,41 @@ def test_cache_info_and_clean(isolated: Path) -> None:
     info = run(["cache", "info", "-f", "tsv"]).lines
     assert info[0] == "name\tfiles\tbytes\tpath"
     assert any(line.startswith("lists\t1\t5\t") for line in info)
-    res = run(["cache", "clean", "nosuch"], expect=2)
+    res = run(["cache", "clean", "nosuch"], expect=3)  # not found, as README's table says
     assert "not in the cache: nosuch" in res.stderr
     run(["cache", "clean", "lists", "--dry-run"])
     assert (isolated / "cache" / "lists").exists()
     run(["cache", "clean", "lists"])
     assert not (isolated / "cache" / "lists").exists()
+
+
+def test_cache_clean_removes_only_what_imagenet_wrote(isolated: Path) -> None:
+    root = isolated / "cache"
+    (root / "lists" / "h-1").mkdir(parents=True)
+    (root / "lists" / "h-1" / "n1.json").write_text("{}")
+    (root / "mine").mkdir()
+    (root / "mine" / "thesis.tex").write_text("x")
+    (root / "notes.txt").write_text("y")
+    res = run(["cache", "clean", "mine"], expect=2)
+    assert res.stderr == f"imagenet: error: mine: not written by imagenet, left alone (in {root})\n"
+    dry = run(["cache", "clean", "--dry-run"]).stderr
+    assert dry.startswith("imagenet: would remove 2 item(s), ")  # the synset index and lists
+    removed, left = run(["cache", "clean"]).stderr.splitlines()
+    assert removed.startswith("imagenet: removed 2 item(s), ")
+    assert left == (
+        f"imagenet: warning: left 2 item(s) imagenet did not write in {root}: mine, notes.txt"
+    )
+    assert sorted(p.name for p in root.iterdir()) == ["mine", "notes.txt"]
+    assert (root / "mine" / "thesis.tex").read_text() == "x"
+
+
+def test_every_path_the_code_builds_in_the_cache_is_one_clean_knows() -> None:
+    import re
+
+    package = Path(cache.__file__).parent
+    pattern = re.compile(r"cache_path\(\s*\"([^\"]+)\"|cache_dir\(\)\s*/\s*\"([^\"]+)\"")
+    found = {a or b for src in package.rglob("*.py") for a, b in pattern.findall(src.read_text())}
+    assert found and found <= cache.OWNED, found - cache.OWNED
 
 
 def test_synset_index_is_built_on_first_use_with_an_empty_cache(
@@ -159,9 +188,59 @@ def test_config_cli(isolated: Path) -> None:
     assert "fetch.retries\t5\tconfig\t" in "\n".join(listing)
     assert (isolated / "config" / "config.toml").read_text().startswith("[fetch]")
     res = run(["config", "set", "fetch.retries", "x"], expect=2)
-    assert "fetch.retries takes a int" in res.stderr
+    assert "fetch.retries takes an integer, not 'x'" in res.stderr
     res = run(["config", "get", "nope"], expect=3)
     assert res.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("key", "low", "shown", "lowest"),
+    [
+        ("fetch.timeout", "-1", "-1.0", "0.01"),
+        ("fetch.max_bytes", "0", "0", "1"),
+        ("fetch.per_host", "0", "0", "1"),
+        ("fetch.concurrency", "0", "0", "1"),
+        ("fetch.retries", "-1", "-1", "0"),
+        ("fetch.min_side", "-1", "-1", "0"),
+        ("workers", "-1", "-1", "0"),
+    ],
+)
+def test_config_set_holds_values_to_the_options_bounds(
+    key: str, low: str, shown: str, lowest: str
+) -> None:
+    res = run(["config", "set", key, "--", low], expect=2)
+    assert res.stderr == f"imagenet: error: {key} must be at least {lowest}, not {shown}\n"
+    assert not config.config_file().exists()
+    run(["config", "set", key, lowest])
+    # `imagenet fetch`'s option of the same setting has the same bound (the spec is
+    # generated from the Typer app, and a test keeps it current)
+    from imagenet_cli.cli.fastpath_spec import SPEC
+
+    option = "--workers" if key == "workers" else "--" + key.split(".")[1].replace("_", "-")
+    (param,) = [p for p in SPEC["top"]["fetch"]["params"] if option in p["opts"]]
+    assert param["min"] == config.minimum(key) == type(config.KEYS[key].default)(lowest)
+
+
+def test_a_bad_value_in_the_file_is_one_line_when_a_command_uses_it(isolated: Path) -> None:
+    (isolated / "config").mkdir()
+    path = isolated / "config" / "config.toml"
+    path.write_text('base_url = "http://mirror.example"\n[fetch]\nconcurrency = "lots"\n')
+    line = f"imagenet: error: {path}: line 3: fetch.concurrency takes an integer, not 'lots'\n"
+    assert run(["config", "get", "fetch.concurrency"], expect=2).stderr == line
+    assert run(["config", "get", "base_url"]).stdout == "http://mirror.example\n"
+    listed = run(["config", "list", "-f", "tsv"], expect=2)
+    assert "fetch.concurrency\tlots\tconfig\t" in listed.stdout and listed.stderr == line
+    path.write_text("[fetch]\ntimeout = -1\nretries = true\nmax_bytes = 2.5\n")
+    assert config.get("fetch.min_side") == 0  # a key the file leaves alone still answers
+    for key, problem in [
+        ("fetch.timeout", "line 2: fetch.timeout must be at least 0.01, not -1.0"),
+        ("fetch.retries", "line 3: fetch.retries takes an integer, not True"),
+        ("fetch.max_bytes", "line 4: fetch.max_bytes takes an integer, not 2.5"),
+    ]:
+        with pytest.raises(UsageError, match=f"^{path}: {problem}$"):
+            config.get(key)
+    path.write_text("[fetch]\ntimeout = 5\n")
+    assert config.get("fetch.timeout") == 5.0  # TOML's 5 for 5.0
 
 
 def test_broken_config_is_one_clear_line(isolated: Path) -> None:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from ..config import minimum
 from ..output import Outcome, emit_rows
 from .common import BaseUrlOpt, FormatOpt, NoHeaderOpt, QuietOpt, RecursiveReleaseOpt
 from .terms import AcceptTermsOpt, EmailOpt, NameOpt, OrgOpt
@@ -29,7 +30,7 @@ def bbox_fetch(
         typer.Option(
             "--timeout",
             help="Seconds one request may take [config fetch.timeout].",
-            min=0.01,
+            min=minimum("fetch.timeout"),
             show_default=False,
         ),
     ] = None,

@@ -44,15 +44,27 @@ def info(fmt: FormatOpt = None, no_header: NoHeaderOpt = False) -> None:
 def clean(
     parts: Annotated[
         list[str] | None,
-        typer.Argument(help="Top-level cache items to remove (default: all).", show_default=False),
+        typer.Argument(
+            help="Top-level cache items to remove (default: all that imagenet wrote).",
+            show_default=False,
+        ),
     ] = None,
     dry_run: DryRunOpt = False,
 ) -> None:
-    """Remove cached items; everything in the cache can be rebuilt or downloaded again.
+    """Remove cached items; everything imagenet caches can be rebuilt or downloaded again.
+
+    Only what imagenet writes there (bbox, index, lists, originals, subset, urllists) is
+    removed; anything else in the folder is left, and named.
 
     Example: imagenet cache clean index
     """
-    removed = cache.clean_cache(parts or [], dry_run=dry_run)
+    done = cache.clean_cache(parts or [], dry_run=dry_run)
     verb = "would remove" if dry_run else "removed"
-    total = sum(e.bytes for e in removed)
-    messages.info(f"{verb} {len(removed)} item(s), {total:,} bytes")
+    total = sum(e.bytes for e in done.removed)
+    messages.info(f"{verb} {len(done.removed)} item(s), {total:,} bytes")
+    if done.foreign:
+        names = ", ".join(e.name for e in done.foreign)
+        messages.warn(
+            f"left {len(done.foreign)} item(s) imagenet did not write in {cache.cache_dir()}: "
+            f"{names}"
+        )

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ..config import minimum
 from ..output import Format
 
 FormatOpt = Annotated[
@@ -32,7 +33,10 @@ OutputOpt = Annotated[
     ),
 ]
 WorkersOpt = Annotated[
-    int, typer.Option("--workers", "-j", help="Worker processes (0: one per core).", min=0)
+    int,
+    typer.Option(
+        "--workers", "-j", help="Worker processes (0: one per core).", min=minimum("workers")
+    ),
 ]
 LimitOpt = Annotated[int | None, typer.Option("--limit", help="At most this many results.", min=1)]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for every random choice.")]

@@ -7,7 +7,9 @@ from typing import Annotated
 import typer
 
 from .. import config
-from ..output import dumps, emit_lines, emit_rows
+from ..credentials import redact
+from ..errors import UsageError
+from ..output import Outcome, dumps, emit_lines, emit_rows
 from .common import FormatOpt, NoHeaderOpt
 
 app = typer.Typer(
@@ -22,7 +24,14 @@ KeyArg = Annotated[
 ]
 
 
+def _shown(value: object) -> object:
+    # A URL setting may carry a password (http://user:PW@mirror): shown masked, as
+    # everywhere else; config.toml keeps it for the requests.
+    return redact(value) if isinstance(value, str) else value
+
+
 def _text(value: object) -> str:
+    value = _shown(value)
     return value if isinstance(value, str) else dumps(value)
 
 
@@ -60,13 +69,22 @@ def unset(key: KeyArg) -> None:
 def list_(fmt: FormatOpt = None, no_header: NoHeaderOpt = False) -> None:
     """List every setting with its value and where the value comes from.
 
+    A value in the file that a command would refuse is listed as written and named on
+    stderr (exit 2).
+
     Example: imagenet config list -f json
     """
+    found = config.settings()
     rows = (
-        {"key": s.key, "value": s.value, "source": s.source, "help": s.help}
-        for s in config.settings()
+        {"key": s.key, "value": _shown(s.value), "source": s.source, "help": s.help} for s in found
     )
     emit_rows(rows, ["key", "value", "source", "help"], fmt, no_header=no_header, id_key="key")
+    outcome = Outcome()
+    for s in found:
+        if s.error:
+            outcome.fail(UsageError(s.error))
+    if outcome.code:
+        raise typer.Exit(int(outcome.code))
 
 
 @app.command()

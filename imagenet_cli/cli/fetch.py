@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from ..config import minimum
 from ..errors import UsageError
 from ..output import messages
 from . import fetch_actions as act
@@ -66,7 +67,7 @@ def fetch(
         typer.Option(
             "--concurrency",
             help="Downloads in flight at once [config fetch.concurrency: 64].",
-            min=1,
+            min=minimum("fetch.concurrency"),
             show_default=False,
         ),
     ] = None,
@@ -75,7 +76,7 @@ def fetch(
         typer.Option(
             "--per-host",
             help="Downloads in flight per host [config fetch.per_host: 8].",
-            min=1,
+            min=minimum("fetch.per_host"),
             show_default=False,
         ),
     ] = None,
@@ -84,7 +85,7 @@ def fetch(
         typer.Option(
             "--timeout",
             help="Seconds one request may take [config fetch.timeout: 30].",
-            min=0.01,
+            min=minimum("fetch.timeout"),
             show_default=False,
         ),
     ] = None,
@@ -93,7 +94,7 @@ def fetch(
         typer.Option(
             "--retries",
             help="Retries on connect errors, 5xx and 429 [config fetch.retries: 3].",
-            min=0,
+            min=minimum("fetch.retries"),
             show_default=False,
         ),
     ] = None,
@@ -110,7 +111,7 @@ def fetch(
         typer.Option(
             "--max-bytes",
             help="Largest image accepted [config fetch.max_bytes: 50000000].",
-            min=1,
+            min=minimum("fetch.max_bytes"),
             show_default=False,
         ),
     ] = None,
@@ -119,7 +120,7 @@ def fetch(
         typer.Option(
             "--min-side",
             help="Refuse images whose shorter side is smaller [config fetch.min_side: 0].",
-            min=0,
+            min=minimum("fetch.min_side"),
             show_default=False,
         ),
     ] = None,

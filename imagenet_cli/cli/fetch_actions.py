@@ -103,6 +103,22 @@ def fetch(
             timeout=t_out,
             retries=n_retries,
         )
+        # Every setting the downloads use, read before any list is asked for: a bad value
+        # in the config file stops the run before the network is touched.
+        settings = (
+            {}
+            if urls_only
+            else {
+                "concurrency": int(config.get("fetch.concurrency", concurrency)),
+                "per_host": int(config.get("fetch.per_host", per_host)),
+                "max_bytes": int(config.get("fetch.max_bytes", max_bytes)),
+                "min_side": int(config.get("fetch.min_side", min_side)),
+                "placeholders": frozenset(
+                    str(p).lower() for p in config.get("fetch.placeholders") or []
+                ),
+                "workers": int(workers or config.get("workers") or 0),
+            }
+        )
         selection = select(idents, list_opts, recursive=recursive, release=release, limit=limit)
         outcome = Outcome()
         for _wnid, error, not_found in selection.errors:
@@ -119,18 +135,13 @@ def fetch(
             selection.per_wnid,
             out_dir,
             manifest_path,
-            config,
             {
-                "concurrency": concurrency,
-                "per_host": per_host,
+                **settings,
                 "timeout": t_out,
                 "retries": n_retries,
                 "backoff": backoff,
-                "max_bytes": max_bytes,
-                "min_side": min_side,
                 "resize": resize,
                 "image_format": image_format,
-                "workers": workers,
                 "retry_failed": retry_failed,
                 "scheduler": sched,
                 "batch_size": batch_size,
@@ -149,7 +160,6 @@ def _download(
     per_wnid: dict[str, int],
     out: Path,
     manifest: Path | None,
-    config: Any,
     o: dict[str, Any],
     *,
     quiet: bool,
@@ -161,25 +171,24 @@ def _download(
     from ..fetch import fetch as run_fetch
     from ..images import ImageOptions
 
-    placeholders = frozenset(str(p).lower() for p in config.get("fetch.placeholders") or [])
     options = FetchOptions(
         out=out,
         download=DownloadOptions(
-            concurrency=int(config.get("fetch.concurrency", o["concurrency"])),
-            per_host=int(config.get("fetch.per_host", o["per_host"])),
+            concurrency=o["concurrency"],
+            per_host=o["per_host"],
             timeout=o["timeout"],
             retries=o["retries"],
             backoff_base=o["backoff"],
-            max_bytes=int(config.get("fetch.max_bytes", o["max_bytes"])),
+            max_bytes=o["max_bytes"],
         ),
         image=ImageOptions(
-            min_side=int(config.get("fetch.min_side", o["min_side"])),
+            min_side=o["min_side"],
             resize=o["resize"],
             image_format=o["image_format"],
-            placeholders=placeholders,
+            placeholders=o["placeholders"],
         ),
         manifest=manifest,
-        workers=int(o["workers"] or config.get("workers") or 0),
+        workers=o["workers"],
         retry_failed=o["retry_failed"],
     )
     counts: Counter[str] = Counter()
@@ -324,7 +333,7 @@ def _originals(
     strict: bool,
 ) -> int:
     from .. import credentials
-    from ..fetch import fetch_originals
+    from ..fetch import fetch_originals, is_archive_row
     from ..hierarchy import Hierarchy
 
     creds = credentials.load(required=True)
@@ -337,9 +346,17 @@ def _originals(
             if w not in wnids:
                 wnids.append(w)
     counts: Counter[str] = Counter()
+    outcome = Outcome()
     for result in fetch_originals(wnids, creds, base, out, manifest=manifest, timeout=timeout):
+        if is_archive_row(result):
+            # The synset's whole archive could not be had: as for a list that cannot be
+            # had, the run says so and exits 1.
+            outcome.fail(
+                f"{result.wnid}: no archive of original images: {result.error} ({result.url})"
+            )
+            continue
         counts[result.status] += 1
-    failed = sum(n for s, n in counts.items() if s != "ok")
+    refused = sum(n for s, n in counts.items() if s != "ok")
     if not quiet:
-        messages.info(f"{counts['ok']} original images written to {out} ({failed} refused)")
-    return int(ExitCode.PARTIAL) if strict and failed else 0
+        messages.info(f"{counts['ok']} original images written to {out} ({refused} refused)")
+    return max(int(outcome.code), int(ExitCode.PARTIAL) if strict and refused else 0)

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from ..output import emit_records, emit_rows, progress
+from ..credentials import redact
+from ..output import emit_records, emit_rows, messages, progress
 from .common import FormatOpt, NoHeaderOpt, QuietOpt
 from .terms import AcceptTermsOpt, EmailOpt, NameOpt, OrgOpt
 
@@ -44,6 +45,9 @@ def index(
 ) -> None:
     """Index a URL list into the cache so 'imagenet fetch' finds a wnid's images at once.
 
+    Lines are 'image_id<TAB>url' (or the id and the URL apart by spaces); a line with no
+    id or no URL, or an id listed before, is skipped and named on stderr.
+
     Example: imagenet urls index fall11_urls.txt
     """
     from .. import terms
@@ -54,6 +58,16 @@ def index(
     with progress("indexing", quiet=quiet) as update:
         info = urllist.index(source, progress=update, timeout=timeout)
     emit_rows([vars(info)], LIST_COLUMNS, fmt, no_header=no_header, id_key="source")
+    shown = redact(source)
+    previous, messages.quiet = messages.quiet, quiet
+    try:
+        for skipped in info.skipped_lines:
+            messages.warn(f"{shown}: line {skipped.line}: skipped: {skipped.reason}")
+        if info.skipped > len(info.skipped_lines):
+            more = info.skipped - len(info.skipped_lines)
+            messages.warn(f"{shown}: {more:,} more lines skipped")
+    finally:
+        messages.quiet = previous
 
 
 @app.command()

@@ -38,7 +38,8 @@ class ListMeta:
 
 def _folder(base_url: str) -> Path:
     parts = urlsplit(base_url)
-    key = hashlib.sha256(base_url.rstrip("/").encode()).hexdigest()[:10]
+    # Keyed by the URL as shown: nothing derived from a password reaches the cache.
+    key = hashlib.sha256(redact(base_url.rstrip("/")).encode()).hexdigest()[:10]
     return cache_dir() / "lists" / f"{parts.hostname or 'local'}-{key}"
 
 

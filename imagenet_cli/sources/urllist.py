@@ -3,6 +3,12 @@
 Indexing streams the list once (a local path, a ``.gz``, or an http(s) URL) and
 stores each run of consecutive lines of one wnid as a zlib-compressed blob keyed
 by wnid, so looking a wnid up reads a few blobs instead of scanning 14 M lines.
+
+One rule decides which lines count (:func:`parse_line`), at indexing and at lookup:
+an image id, then a tab (or, as some mirrors write it, spaces), then the URL; the
+first line of an id wins. Indexing stores only the lines that count, so the numbers
+``urls index`` and ``urls info`` report are the images ``fetch`` gets, and it names
+the lines it skips.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import os
 import sqlite3
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
 
@@ -25,6 +31,8 @@ from . import ImageRef
 
 CHUNK = 8 << 20
 ProgressFn = Callable[[int, int | None, str], None]
+# Skipped lines named by ``urls index``; past these only their number is told.
+SKIPPED_SHOWN = 20
 
 MIGRATIONS = [
     """
@@ -52,8 +60,16 @@ MIGRATIONS = [
 
 
 @dataclass(frozen=True)
+class SkippedLine:
+    """A line of a list that gives no image, and why."""
+
+    line: int  # 1-based
+    reason: str
+
+
+@dataclass(frozen=True)
 class ListInfo:
-    """One indexed list."""
+    """One indexed list: ``lines`` that give an image, ``skipped`` lines that do not."""
 
     id: int
     source: str
@@ -63,6 +79,25 @@ class ListInfo:
     lines: int
     skipped: int
     wnids: int
+    # The first SKIPPED_SHOWN skipped lines, when the list was just indexed.
+    skipped_lines: tuple[SkippedLine, ...] = ()
+
+
+def parse_line(line: str) -> tuple[str, str] | None:
+    """``(image_id, url)`` of a list line, or None when it holds no URL.
+
+    ``image_id<TAB>url`` as in ImageNet's fall11_urls.txt; without a tab, the id and
+    the URL split at the first run of whitespace (an id never holds any), so a URL
+    with spaces in it stays whole either way.
+    """
+    if "\t" in line:
+        image_id, _, url = line.partition("\t")
+    else:
+        image_id, _, url = line.strip().partition(" ")
+    image_id, url = image_id.strip(), url.strip()
+    if not image_id or not url:
+        return None
+    return image_id, url
 
 
 def db_path() -> Path:
@@ -82,7 +117,8 @@ def is_url(source: str) -> bool:
 
 
 def _key(source: str) -> str:
-    return source if is_url(source) else str(Path(source).expanduser().resolve())
+    """The name a list is indexed under (and shown as): a URL without its password."""
+    return redact(source) if is_url(source) else str(Path(source).expanduser().resolve())
 
 
 def lists() -> list[ListInfo]:
@@ -98,12 +134,9 @@ def lists() -> list[ListInfo]:
 
 
 def count(wnid: str) -> int:
-    """How many images the indexed lists hold for ``wnid``."""
-    if not has_index():
-        return 0
-    with contextlib.closing(_connect()) as conn:
-        row = conn.execute("SELECT COALESCE(SUM(n), 0) FROM run WHERE wnid = ?", (wnid,)).fetchone()
-    return int(row[0])
+    """How many images the indexed lists hold for ``wnid``: as many as :func:`lookup`
+    gives (an id listed by two lists counts once, as fetch takes it once)."""
+    return len(lookup(wnid))
 
 
 def lookup(wnid: str, *, list_id: int | None = None) -> list[ImageRef]:
@@ -133,11 +166,10 @@ def _refs(conn: sqlite3.Connection, wnid: str, list_id: int | None) -> list[Imag
     seen: set[str] = set()
     for (blob,) in rows:
         for line in zlib.decompress(blob).decode("utf-8", errors="replace").splitlines():
-            image_id, _, url = line.partition("\t")
-            url = url.strip()
-            if url and image_id not in seen:
-                seen.add(image_id)
-                refs.append(ImageRef(wnid, image_id, url))
+            parsed = parse_line(line)
+            if parsed is not None and parsed[0] not in seen:
+                seen.add(parsed[0])
+                refs.append(ImageRef(wnid, *parsed))
     return refs
 
 
@@ -189,11 +221,93 @@ def _chunks(stream: IO[bytes], on_bytes: Callable[[int], None]) -> Iterator[byte
         yield tail + b"\n"
 
 
+class _Counts:
+    """What indexing found: lines kept, lines skipped (the first few named), wnids."""
+
+    def __init__(self) -> None:
+        self.lines = self.skipped = 0
+        self.wnids: set[str] = set()
+        self.shown: list[SkippedLine] = []
+        # The ids of the wnid being read: fall11 lists a wnid's lines together, so a
+        # repeated id is caught while memory holds one wnid's ids. They are kept as the
+        # runs gave them, (first line, ids), and made a dict of id -> line only when a
+        # second run of the wnid (or an unusual line) needs to look them up.
+        self.wnid = ""
+        self.runs: list[tuple[int, list[bytes]]] = []
+        self.ids: dict[bytes, int] = {}
+
+    def seen(self, wnid: str) -> dict[bytes, int]:
+        """The ids of ``wnid`` read so far in its current stretch of lines, by line."""
+        if wnid != self.wnid:
+            self.wnid, self.runs, self.ids = wnid, [], {}
+        for first, ids in self.runs:
+            for k, image_id in enumerate(ids):
+                self.ids.setdefault(image_id, first + k)
+        self.runs.clear()
+        return self.ids
+
+    def skip(self, line: int, reason: str) -> None:
+        self.skipped += 1
+        if len(self.shown) < SKIPPED_SHOWN:
+            self.shown.append(SkippedLine(line, reason))
+
+
+def _shown_text(raw: bytes) -> str:
+    text = redact(raw.decode("utf-8", errors="replace").strip())
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _plain_ids(piece: bytes, n: int, head: bytes) -> list[bytes] | None:
+    """The ids of a run of ``n`` lines when every one is ``id<TAB>url`` with a URL, else
+    None (then the lines are read one by one). Bytes operations only: a list of 14 M
+    lines is mostly such runs, and a Python step per line would slow indexing markedly."""
+    parts = piece.replace(b"\n", b"\t").split(b"\t")
+    if len(parts) != 2 * n + 1 or b"\t\r" in piece or b"\t " in piece:
+        return None
+    ids = parts[0 : 2 * n : 2]
+    # Each id starts with the run's wnid: a line short of a tab beside one with two
+    # would pair ids with URLs out of step.
+    if (b"\t" + b"\t".join(ids)).count(b"\t" + head) != n or b"" in parts[1::2]:
+        return None
+    return ids
+
+
+def _run_lines(piece: bytes, first: int, wnid: str, counts: _Counts) -> bytes:
+    """The lines of one wnid's run that give an image (as ``id<TAB>url``); the others
+    are counted and named as skipped. ``first`` is the run's first line number."""
+    n = piece.count(b"\n")
+    ids = _plain_ids(piece, n, wnid.encode() + b"_")
+    if ids is not None and len(set(ids)) == n:
+        if wnid != counts.wnid:  # a new wnid: nothing to repeat
+            counts.wnid, counts.runs, counts.ids = wnid, [(first, ids)], {}
+            counts.lines += n
+            return piece
+        if counts.seen(wnid).keys().isdisjoint(ids):
+            counts.runs.append((first, ids))
+            counts.lines += n
+            return piece
+    seen = counts.seen(wnid)
+    kept = []
+    for k, raw in enumerate(piece.split(b"\n")[:n]):
+        number = first + k
+        parsed = parse_line(raw.decode("utf-8", errors="replace"))
+        if parsed is None:
+            counts.skip(number, f"no URL after the image id ({_shown_text(raw)})")
+            continue
+        key = parsed[0].encode("utf-8", errors="replace")
+        if key in seen:
+            counts.skip(number, f"image id {parsed[0]} already on line {seen[key]}")
+            continue
+        seen[key] = number
+        kept.append(f"{parsed[0]}\t{parsed[1]}\n")
+    counts.lines += len(kept)
+    return "".join(kept).encode("utf-8", errors="replace")
+
+
 def _insert(
     conn: sqlite3.Connection, list_id: int, stream: IO[bytes], progress: ProgressFn | None
-) -> tuple[int, int, int]:
-    lines = skipped = 0
-    wnids: set[str] = set()
+) -> _Counts:
+    counts = _Counts()
 
     def on_bytes(n: int) -> None:
         if progress:
@@ -201,19 +315,26 @@ def _insert(
 
     batch: list[tuple[int, str, int, bytes]] = []
     compress = zlib.compress
+    line = 1  # the number of the line at ``pos`` of the chunk
     for chunk in _chunks(stream, on_bytes):
+        pos = 0
         for wnid, start, end in split_runs(chunk):
+            line += chunk.count(b"\n", pos, start)  # blank lines between runs
+            pos = start
             piece = chunk[start:end]
-            n = piece.count(b"\n")
             if wnid is None:
-                skipped += n
-                continue
-            lines += n
-            wnids.add(wnid)
-            batch.append((list_id, wnid, n, compress(piece, 1)))
+                counts.skip(line, f"no image id at the start ({_shown_text(piece)})")
+            else:
+                kept = _run_lines(piece, line, wnid, counts)
+                if kept:
+                    counts.wnids.add(wnid)
+                    batch.append((list_id, wnid, kept.count(b"\n"), compress(kept, 1)))
+            line += piece.count(b"\n")
+            pos = end
+        line += chunk.count(b"\n", pos)
         conn.executemany("INSERT INTO run (list_id, wnid, n, data) VALUES (?, ?, ?, ?)", batch)
         batch.clear()
-    return lines, skipped, len(wnids)
+    return counts
 
 
 def ensure_indexed(
@@ -240,15 +361,18 @@ def ensure_indexed(
                 return current[0]
         if current is not None and not refresh and is_url(source):
             return current[0]
-        return _index(key, progress=progress, timeout=timeout)
+        return _index(key, source, progress=progress, timeout=timeout)
 
 
 def index(source: str, *, progress: ProgressFn | None = None, timeout: float = 30.0) -> ListInfo:
-    """Index ``source`` now (replacing an earlier index of it); returns what it holds."""
+    """Index ``source`` now (replacing an earlier index of it); returns what it holds,
+    with the first skipped lines named."""
     key = _key(source)
+    shown: list[SkippedLine] = []
     with cache.file_lock(db_path().parent / ".index.lock"):
-        list_id = _index(key, progress=progress, timeout=timeout)
-    return next(info for info in lists() if info.id == list_id)
+        list_id = _index(key, source, progress=progress, timeout=timeout, shown=shown)
+    info = next(info for info in lists() if info.id == list_id)
+    return replace(info, skipped_lines=tuple(shown))
 
 
 def _find(key: str) -> tuple[int, int, float] | None:
@@ -272,7 +396,16 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
-def _index(key: str, *, progress: ProgressFn | None, timeout: float) -> int:
+def _index(
+    key: str,
+    source: str,
+    *,
+    progress: ProgressFn | None,
+    timeout: float,
+    shown: list[SkippedLine] | None = None,
+) -> int:
+    """Index ``source`` under the name ``key`` (see :func:`_key`); the list's id. The
+    first skipped lines go to ``shown``."""
     conn = _connect()
     try:
         conn.execute("BEGIN IMMEDIATE")
@@ -284,7 +417,7 @@ def _index(key: str, *, progress: ProgressFn | None, timeout: float) -> int:
             cur = conn.execute("INSERT INTO list (source, fetched_at) VALUES (?, ?)", (key, _now()))
             list_id = int(cur.lastrowid or 0)
             if is_url(key):
-                etag, modified, size, counts = _index_url(conn, list_id, key, progress, timeout)
+                etag, modified, size, counts = _index_url(conn, list_id, source, progress, timeout)
                 mtime = 0.0
             else:
                 st = _stat(key)
@@ -297,7 +430,9 @@ def _index(key: str, *, progress: ProgressFn | None, timeout: float) -> int:
                         counts = _insert(conn, list_id, fh, progress)  # type: ignore[arg-type]
                 except (OSError, EOFError) as exc:
                     raise ImagenetError(f"{key}: cannot read: {exc}") from None
-            lines, skipped, wnids = counts
+            lines, skipped, wnids = counts.lines, counts.skipped, len(counts.wnids)
+            if shown is not None:
+                shown.extend(counts.shown)
             conn.execute(
                 "UPDATE list SET etag = ?, last_modified = ?, size = ?, mtime = ?, lines = ?, "
                 "skipped = ?, wnids = ? WHERE id = ?",
@@ -330,7 +465,7 @@ class _Stream:
 
 def _index_url(
     conn: sqlite3.Connection, list_id: int, url: str, progress: ProgressFn | None, timeout: float
-) -> tuple[str, str, int, tuple[int, int, int]]:
+) -> tuple[str, str, int, _Counts]:
     import httpx
 
     from ..download import USER_AGENT

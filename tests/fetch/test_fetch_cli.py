@@ -155,6 +155,32 @@ def test_login_mode_and_key_never_shown(
     assert not path.exists()
 
 
+@pytest.mark.parametrize("where", ["/nowhere", ":1"])
+def test_an_original_archive_that_cannot_be_had_is_an_error(
+    server: ImageServer,
+    tmp_path: Path,
+    accepted: object,
+    monkeypatch: pytest.MonkeyPatch,
+    where: str,
+) -> None:
+    monkeypatch.setenv("IMAGENET_USERNAME", server.username)
+    monkeypatch.setenv("IMAGENET_ACCESS_KEY", server.access_key)
+    base = server.base + where if where.startswith("/") else "http://127.0.0.1" + where
+    out = tmp_path / "orig"
+    res = run(
+        ["fetch", "--wnid", FISH, "--original", "--out", str(out), "--base-url", base], expect=1
+    )
+    error, summary = res.stderr.splitlines()
+    reason = "HTTP 404" if where == "/nowhere" else "Connection refused"
+    assert error.startswith(f"imagenet: error: {FISH}: no archive of original images: ")
+    assert reason in error and f"{base}/download/synset?wnid={FISH}" in error
+    assert summary == f"imagenet: 0 original images written to {out} (0 refused)"
+    assert server.access_key not in res.stderr + (out / "manifest.jsonl").read_text()
+    # asked again: still one row for the archive's URL
+    run(["fetch", "--wnid", FISH, "--original", "--out", str(out), "--base-url", base], expect=1)
+    assert len((out / "manifest.jsonl").read_text().splitlines()) == 1
+
+
 def test_login_without_key_on_a_pipe() -> None:
     res = run(["login", "--username", "ada"], expect=2)
     assert "IMAGENET_ACCESS_KEY" in res.stderr
@@ -168,6 +194,57 @@ def test_redact_masks_keys_and_query() -> None:
     assert redact("x abcd/efgh+ij y") == "x *** y"
     assert redact("http://h/d?accesskey=abcd%2Fefgh%2Bij&u=1") == "http://h/d?accesskey=***&u=1"
     assert redact("http://h/d?accesskey=other&x=1") == "http://h/d?accesskey=***&x=1"
+
+
+def test_redact_masks_a_urls_password() -> None:
+    from imagenet_cli.credentials import redact
+
+    assert redact("http://ada:pw@h:1/x?y=1: HTTP 404") == "http://ada:***@h:1/x?y=1: HTTP 404"
+    assert redact("'https://ada:p@ss@h/'") == "'https://ada:***@h/'"  # the last @ ends it
+    assert redact("https://t0ken@h/x") == "https://***@h/x"  # a lone name may be a token
+    assert redact("http://h/a@b?q=c@d mail a@b") == "http://h/a@b?q=c@d mail a@b"
+
+
+def test_a_password_in_the_base_url_is_used_but_never_shown(
+    server: ImageServer, accepted: object, tmp_path: Path
+) -> None:
+    import base64
+
+    pw = "s3cretPW"
+    base = f"http://ada:{pw}@127.0.0.1:{server.port}"
+    down = f"http://ada:{pw}@127.0.0.1:1"
+    lost = f"{base}/nowhere"  # every path below it is a 404
+    outputs = [
+        run(["fetch", "--wnid", FISH, "--urls-only", "--base-url", lost], expect=1),
+        run(
+            ["fetch", "--wnid", FISH, "--urls-only", "--base-url", down, "--retries", "0"], expect=1
+        ),
+        run(["bbox", "fetch", "--wnid", FISH, "--base-url", lost], expect=1),
+    ]
+    assert all("ada:***@127.0.0.1" in o.stderr for o in outputs)
+    fish_list(server, ["ok/a.jpg"])
+    outputs.append(run(["fetch", "--wnid", FISH, "--urls-only", "--refresh", "--base-url", base]))
+    # the request itself still carries the credentials
+    sent = dict((k.lower(), v) for k, v in server.last_headers)
+    assert sent["authorization"] == "Basic " + base64.b64encode(f"ada:{pw}".encode()).decode()
+    server.fall11 = fall11(1)
+    outputs.append(run(["urls", "index", f"{base}/fall11.txt"]))
+    outputs.append(run(["urls", "info", "-f", "tsv"]))
+    assert "ada:***@127.0.0.1" in outputs[-1].stdout
+    outputs.append(run(["config", "set", "base_url", base]))
+    outputs.append(run(["config", "get", "base_url"]))
+    assert outputs[-1].stdout == f"http://ada:***@127.0.0.1:{server.port}\n"
+    outputs.append(run(["config", "list", "-f", "json"]))
+    assert f"ada:***@127.0.0.1:{server.port}" in outputs[-1].stdout
+    for o in outputs:
+        assert pw not in o.stdout + o.stderr
+    cache_dir = Path(os.environ["IMAGENET_CACHE"])
+    stored = [p for p in cache_dir.rglob("*") if p.is_file() and "index" not in p.parts]
+    assert any(p.suffix == ".json" for p in stored)
+    for path in stored:
+        assert pw.encode() not in path.read_bytes(), path
+    # the list is found again under the same credentials
+    run(["fetch", "--wnid", FISH, "--urls-only", "--offline", "--base-url", base])
 
 
 # ------------------------------------------------------------------ lists
@@ -254,6 +331,63 @@ def test_urls_index_and_lookup(tmp_path: Path, accepted: object, server: ImageSe
     assert run(["urls", "info", "-f", "tsv"]).lines[1].split("\t")[2] == "11"
 
 
+def test_urls_info_counts_what_fetch_gets_and_index_names_what_it_skips(
+    tmp_path: Path, accepted: object
+) -> None:
+    w = "n01560419"
+    src = tmp_path / "count.txt"
+    src.write_text(
+        f"{w}_1\thttp://img.example/a.jpg\n"
+        f"{w}_2\n"  # no URL
+        f"{w}_3  http://img.example/c d.jpg\n"  # spaces, as some mirrors write it
+        "\n"
+        f"{w}_1\thttp://img.example/dup.jpg\n"  # an id listed before
+        "garbage\n"
+        f"{w}_4\t \r\n",  # nothing after the tab
+        encoding="utf-8",
+    )
+    res = run(["urls", "index", str(src), "-f", "json"])
+    info = json.loads(res.stdout)[0]
+    assert (info["lines"], info["skipped"], info["wnids"]) == (2, 4, 1)
+    assert res.stderr.splitlines() == [
+        f"imagenet: warning: {src}: line 2: skipped: no URL after the image id ({w}_2)",
+        f"imagenet: warning: {src}: line 5: skipped: image id {w}_1 already on line 1",
+        f"imagenet: warning: {src}: line 6: skipped: no image id at the start (garbage)",
+        f"imagenet: warning: {src}: line 7: skipped: no URL after the image id ({w}_4)",
+    ]
+    assert run(["urls", "info", "--wnid", w, "--no-header"]).lines == [f"{w}\t2"]
+    got = run(["fetch", "--wnid", w, "--url-list", str(src), "--urls-only", "--no-header"])
+    assert got.lines == [
+        f"{w}\t{w}_1\thttp://img.example/a.jpg",
+        f"{w}\t{w}_3\thttp://img.example/c d.jpg",
+    ]
+    # many bad lines: the first 20 named, then how many more
+    many = tmp_path / "many.txt"
+    many.write_text("".join(f"{w}_{i}\n" for i in range(25)), encoding="utf-8")
+    res = run(["urls", "index", str(many), "--no-header"])
+    lines = res.stderr.splitlines()
+    assert len(lines) == 21 and lines[19].startswith(f"imagenet: warning: {many}: line 20: ")
+    assert lines[20] == f"imagenet: warning: {many}: 5 more lines skipped"
+    assert run(["urls", "index", str(many), "-q"]).stderr == ""
+
+
+def test_url_lists_cut_into_chunks_index_as_one_list(
+    tmp_path: Path, accepted: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from imagenet_cli.sources import urllist
+
+    monkeypatch.setattr(urllist, "CHUNK", 64)  # a wnid's lines over many chunks
+    w = "n01560419"
+    rows = [f"{w}_{i}\thttp://img.example/{i}.jpg\n" for i in range(30)]
+    rows[17] = f"{w}_3\thttp://img.example/again.jpg\n"  # a repeat, several chunks on
+    src = tmp_path / "chunks.txt"
+    src.write_text("".join(rows), encoding="utf-8")
+    info = urllist.index(str(src))
+    assert (info.lines, info.skipped) == (29, 1)
+    assert info.skipped_lines == (urllist.SkippedLine(18, f"image id {w}_3 already on line 4"),)
+    assert urllist.count(w) == len(urllist.lookup(w)) == 29
+
+
 def test_url_list_over_http_with_etag(server: ImageServer, accepted: object) -> None:
     server.fall11 = fall11(2)
     url = server.url("/fall11.txt")
@@ -281,6 +415,25 @@ def test_fetch_strict_and_summary(base_env: ImageServer, tmp_path: Path, accepte
     out2 = tmp_path / "out2"
     run(["fetch", "--wnid", FISH, "--out", str(out2), "--strict", "--limit", "1", "-q", "-j", "1"])
     assert len((out2 / "manifest.jsonl").read_text().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("setting", "problem"),
+    [
+        ('concurrency = "lots"', "fetch.concurrency takes an integer, not 'lots'"),
+        ("timeout = -1", "fetch.timeout must be at least 0.01, not -1.0"),
+    ],
+)
+def test_a_bad_config_value_stops_fetch_before_any_request(
+    base_env: ImageServer, tmp_path: Path, accepted: object, setting: str, problem: str
+) -> None:
+    fish_list(base_env, ["ok/a.jpg"])
+    path = Path(os.environ["IMAGENET_CONFIG"]) / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"[fetch]\n{setting}\n")
+    res = run(["fetch", "--wnid", FISH, "--out", str(tmp_path / "out")], expect=2)
+    assert res.stderr == f"imagenet: error: {path}: line 2: {problem}\n"
+    assert base_env.requests == [] and not (tmp_path / "out").exists()
 
 
 def test_fetch_csv_manifest_and_recursive_expansion(

@@ -174,6 +174,41 @@ def test_retry_failed(server: ImageServer, tmp_path: Path) -> None:
     assert [r.image_id for r in redo] == ["a"]  # a 404 stays final
 
 
+def manifest_rows(path: Path) -> list[tuple[str, str]]:
+    if path.suffix == ".csv":
+        import csv
+
+        return [(r["image_id"], r["status"]) for r in csv.DictReader(path.open(newline=""))]
+    return [(r["image_id"], r["status"]) for r in map(json.loads, path.read_text().splitlines())]
+
+
+@pytest.mark.parametrize("name", ["manifest.jsonl", "m.csv"])
+def test_a_retried_url_keeps_one_manifest_row(
+    server: ImageServer, tmp_path: Path, name: str
+) -> None:
+    from dataclasses import replace
+
+    out, path = tmp_path / "out", tmp_path / name
+    items = [
+        ImageRef(FISH, "a", server.url("/img/flaky500/a.jpg")),  # 500 once, then the image
+        ImageRef(FISH, "b", server.url("/img/404/b.jpg")),
+        ImageRef(FISH, "c", server.url("/img/ok/c.jpg")),
+    ]
+    once = options(out, manifest=path)
+    once = replace(once, download=replace(once.download, retries=0))
+    assert [r.status for r in fetch(items, once)] == ["http_500", "http_404", "ok"]
+    redo = list(fetch(items, options(out, manifest=path, retry_failed=True)))
+    assert [(r.image_id, r.status) for r in redo] == [("a", "ok")]
+    # the latest outcome, in the place of the first
+    assert manifest_rows(path) == [("a", "ok"), ("b", "http_404"), ("c", "ok")]
+    assert not list(path.parent.glob(f".{name}*"))  # no temp file left
+    # a run killed before it could tidy up left a second row: the next run tidies it
+    with path.open("a") as fh:
+        fh.write(path.read_text().splitlines()[-1] + "\n")
+    assert list(fetch(items, options(out, manifest=path))) == []
+    assert manifest_rows(path) == [("a", "ok"), ("b", "http_404"), ("c", "ok")]
+
+
 def test_csv_manifest(server: ImageServer, tmp_path: Path) -> None:
     out = tmp_path / "out"
     path = tmp_path / "m.csv"
