@@ -19,7 +19,7 @@ from .engine import Chunk, ChunkSpec, Names, ParseOptions, chunks, results, sele
 from .inputs import Item, cached_archive, iter_items
 from .parse import MAX_BYTES
 from .records import Annotation, BadFile
-from .writers import CHUNK_FORMATS, FORMATS, ChunkWriter, make_writer
+from .writers import CHUNK_FORMATS, FORMATS, ChunkWriter, make_writer, yolo_check
 
 if TYPE_CHECKING:
     from ..drivers.cluster import Cluster
@@ -258,13 +258,28 @@ def convert(
             with contextlib.closing(
                 _annotations(source, planned, on_bad=on_bad, on_quirk=on_quirk, progress=progress)
             ) as anns:
-                for ann in anns:
+                for found in anns:
+                    ann = _yolo_ready(found, source, on_bad) if req.fmt == "yolo" else found
+                    if ann is None:
+                        continue
                     if ann.boxes or req.keep_empty:
                         tally.images += 1
                         tally.boxes += len(ann.boxes)
                     writer.write(ann)
         writer.close()
     return tally
+
+
+def _yolo_ready(ann: Annotation, src: Source, on_bad: Report) -> Annotation | None:
+    """``ann`` with what YOLO cannot write refused (each reported as a bad file)."""
+    checked, problems = yolo_check(ann)
+    if problems:
+        src.tally.bad += 1
+        if src.strict:
+            raise ItemError(f"{problems[0]} (stopped: --strict)")
+        for line in problems:
+            on_bad(line)
+    return checked
 
 
 @contextlib.contextmanager

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import IO, Any, Protocol
 
 from ..cache import write_bytes_atomic, write_text_atomic
-from .records import COLUMNS, NAME_COLUMNS, Annotation, Box
+from .records import COLUMNS, NAME_COLUMNS, Annotation, Box, unsafe_part
 
 Namer = Callable[[str], tuple[str | None, int | None]]
 FORMATS = ("csv", "tsv", "json", "jsonl", "coco", "yolo", "loc")
@@ -309,6 +309,41 @@ class CocoWriter:
         self.annotations.close()
 
 
+def _label_stem(image: str) -> str:
+    return os.path.splitext(image)[0]
+
+
+def _bad_class(wnid: str) -> bool:
+    # classes.txt is one class a line, and a label line splits on spaces.
+    return not wnid or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in wnid)
+
+
+def yolo_check(ann: Annotation) -> tuple[Annotation | None, list[str]]:
+    """``ann`` as :class:`YoloWriter` can write it, and one line for each thing refused.
+
+    ``<filename>`` names the label file ``labels/<stem>.txt``: when it cannot name a
+    file inside that folder (:func:`~.records.unsafe_part`) the file is refused
+    (None). A box whose class could not be one line of ``classes.txt`` is refused
+    and the others kept; a file left with no box is refused.
+    """
+    problem = unsafe_part(ann.image) or unsafe_part(_label_stem(ann.image))
+    if problem is not None:
+        return None, [
+            f"{ann.source}: <filename> {ann.image!r} cannot name a label file "
+            f"({problem}); file refused"
+        ]
+    if not any(_bad_class(b.wnid) for b in ann.boxes):
+        return ann, []
+    notes = [
+        f"{ann.source}: object {k}: <name> {b.wnid!r} cannot be a YOLO class "
+        "(blank, or holds a space, tab or line break); box refused"
+        for k, b in enumerate(ann.boxes, 1)
+        if _bad_class(b.wnid)
+    ]
+    kept = tuple(b for b in ann.boxes if not _bad_class(b.wnid))
+    return (ann._replace(boxes=kept) if kept else None), notes
+
+
 class YoloWriter:
     """The ultralytics layout under ``folder``: ``labels/*.txt``, ``classes.txt``, ``data.yaml``."""
 
@@ -327,7 +362,11 @@ class YoloWriter:
         w, h = ann.width, ann.height
         if not w or not h:
             raise ValueError(f"{ann.source}: image size unknown, cannot write YOLO labels")
-        parts = [os.path.splitext(ann.image)[0]]
+        checked, problems = yolo_check(ann)
+        if problems:  # callers that report them run yolo_check first
+            raise ValueError(problems[0])
+        assert checked is not None
+        parts = [_label_stem(ann.image)]
         for b in ann.boxes:
             self.wnids.add(b.wnid)
             parts.append(

@@ -1,0 +1,69 @@
+"""Where ``imagenet bbox`` writes: inside the output folder given, and nowhere else,
+whatever the XML files say; output paths that cannot be written are one error line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import run
+
+from .conftest import GOOD, TENCH, write_tree, xml
+
+HOSTILE_NAMES = {
+    "trav.xml": "../../../escaped",
+    "deep.xml": "a/../../../escaped_deep",
+    "back.xml": "..\\..\\escaped_back",
+    "tab.xml": 'comma,"quoted"\tname\nnewline',
+    "dots.xml": "..",
+}
+
+
+def _files(root: Path) -> set[Path]:
+    return {p for p in root.rglob("*") if p.is_file()}
+
+
+def _hostile(tmp_path: Path) -> Path:
+    """Good files, plus files whose <filename> tries to leave the output folder
+    (one absolute, into ``tmp_path``)."""
+    folder = tmp_path / "in"
+    files = {rel: text.encode() for rel, text in GOOD.items()}
+    for name, filename in HOSTILE_NAMES.items():
+        files[f"evil/{name}"] = xml(filename=filename, objects=[(TENCH, 1, 2, 30, 40)]).encode()
+    files["evil/abs.xml"] = xml(
+        filename=str(tmp_path / "escaped_abs"), objects=[(TENCH, 1, 2, 30, 40)]
+    ).encode()
+    write_tree(folder, files)
+    return folder
+
+
+def test_yolo_refuses_file_names_that_leave_the_labels_folder(tmp_path: Path) -> None:
+    folder = _hostile(tmp_path)
+    before = _files(tmp_path)
+    out = tmp_path / "a" / "b" / "c" / "yolo"
+    res = run(["bbox", "convert", str(folder), "-f", "yolo", "--out", str(out)], expect=1)
+    written = _files(tmp_path) - before
+    assert written and all(out in p.parents for p in written), sorted(written)
+    labels = sorted(p.name for p in (out / "labels").iterdir())
+    assert labels == sorted(f"{Path(rel).stem}.txt" for rel in GOOD)
+    errors = res.stderr.splitlines()[:-1]  # the last line is the summary
+    assert len(errors) == len(HOSTILE_NAMES) + 1
+    for name in [*HOSTILE_NAMES, "abs.xml"]:
+        assert sum(f"evil/{name}: <filename>" in line for line in errors) == 1, name
+    assert "Traceback" not in res.stderr
+
+
+def test_yolo_refuses_a_class_that_cannot_be_a_line_of_classes_txt(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    write_tree(
+        folder,
+        {
+            "mixed.xml": xml(
+                filename=f"{TENCH}_5", objects=[(TENCH, 1, 2, 30, 40), ("n0 2", 3, 4, 50, 60)]
+            ).encode()
+        },
+    )
+    out = tmp_path / "yolo"
+    res = run(["bbox", "convert", str(folder), "-f", "yolo", "--out", str(out)], expect=1)
+    assert "mixed.xml: object 2: <name> 'n0 2'" in res.stderr
+    assert (out / "classes.txt").read_text() == f"{TENCH}\n"
+    assert len((out / "labels" / f"{TENCH}_5.txt").read_text().splitlines()) == 1
