@@ -233,6 +233,8 @@ def crop(
         for result in results:
             written += result.written
             skipped += result.skipped
+            for line in result.refused:
+                outcome.fail(f"{result.source}: {line}")
             if result.error:
                 outcome.fail(f"{result.source}: {result.error}")
     if not quiet:

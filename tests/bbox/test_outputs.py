@@ -67,3 +67,51 @@ def test_yolo_refuses_a_class_that_cannot_be_a_line_of_classes_txt(tmp_path: Pat
     assert "mixed.xml: object 2: <name> 'n0 2'" in res.stderr
     assert (out / "classes.txt").read_text() == f"{TENCH}\n"
     assert len((out / "labels" / f"{TENCH}_5.txt").read_text().splitlines()) == 1
+
+
+def test_crop_refuses_classes_and_names_that_leave_the_output_folder(tmp_path: Path) -> None:
+    from .conftest import draw_scene
+
+    images = tmp_path / "images" / TENCH
+    images.mkdir(parents=True)
+    draw_scene(images / f"{TENCH}_42.JPEG")
+    draw_scene(tmp_path / "outside.JPEG")
+    (tmp_path / "elsewhere").mkdir()
+    draw_scene(tmp_path / "elsewhere" / f"{TENCH}_77.JPEG")
+    annotations = tmp_path / "annotations"
+    objects = [(TENCH, 40, 50, 159, 169), ("../../../escaped", 40, 50, 159, 169)]
+    write_tree(
+        annotations,
+        {
+            "good.xml": xml(filename=f"{TENCH}_42", size=(400, 300, 3), objects=objects).encode(),
+            "dots.xml": xml(
+                filename=f"{TENCH}_42", size=(400, 300, 3), objects=[("..", 1, 2, 100, 100)]
+            ).encode(),
+            # the image exists where <filename> points, but the crop name would leave OUT
+            "trav.xml": xml(
+                folder=None,
+                filename="../../../outside",
+                size=(400, 300, 3),
+                objects=[(TENCH, 1, 2, 100, 100)],
+            ).encode(),
+            # <folder> may say where to look for the image, never outside --images
+            "folder.xml": xml(
+                folder="../elsewhere",
+                filename=f"{TENCH}_77",
+                size=(400, 300, 3),
+                objects=[(TENCH, 1, 2, 100, 100)],
+            ).encode(),
+        },
+    )
+    before = _files(tmp_path)
+    out = tmp_path / "a" / "b" / "crops"
+    args = ["bbox", "crop", str(annotations), "--images", str(tmp_path / "images")]
+    res = run([*args, "--out", str(out)], expect=1)
+    written = _files(tmp_path) - before
+    assert written == {out / TENCH / f"{TENCH}_42_0.jpg"}
+    errors = [line for line in res.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 4
+    assert sum(f"folder.xml: image {TENCH}_77 not found" in e for e in errors) == 1
+    assert sum("good.xml: object 2: <name> '../../../escaped'" in e for e in errors) == 1
+    assert sum("dots.xml: object 1: <name> '..'" in e for e in errors) == 1
+    assert sum("trav.xml: <filename> '../../../outside'" in e for e in errors) == 1
