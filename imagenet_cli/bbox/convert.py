@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, cast
 
 from ..cache import atomic_write
@@ -17,6 +16,7 @@ from ..drivers import session
 from ..errors import ItemError, UsageError
 from .engine import Chunk, ChunkSpec, Names, ParseOptions, chunks, results, select, selection
 from .inputs import Item, cached_archive, iter_items
+from .outputs import cannot_write, check_file, make_folder
 from .parse import MAX_BYTES
 from .records import Annotation, BadFile
 from .writers import CHUNK_FORMATS, FORMATS, ChunkWriter, make_writer, yolo_check
@@ -284,14 +284,23 @@ def _yolo_ready(ann: Annotation, src: Source, on_bad: Report) -> Annotation | No
 
 @contextlib.contextmanager
 def _output(req: ConvertRequest, stdout: IO[str]) -> Iterator[IO[str] | None]:
+    # An OSError met in here is the output's (reading errors are each file's own,
+    # reported as bad files): one line naming the output, exit 2.
     if req.fmt == "yolo":
         assert req.out_dir is not None
-        Path(req.out_dir).mkdir(parents=True, exist_ok=True)
-        yield None
+        make_folder("--out", req.out_dir)
+        try:
+            yield None
+        except OSError as exc:
+            raise cannot_write("--out", req.out_dir, exc) from None
     elif req.output in (None, "-"):
         yield stdout
         stdout.flush()
     else:
         assert req.output is not None
-        with atomic_write(req.output, "w") as fh:
-            yield fh
+        check_file("-o", req.output)
+        try:
+            with atomic_write(req.output, "w") as fh:
+                yield fh
+        except OSError as exc:
+            raise cannot_write("-o", req.output, exc) from None

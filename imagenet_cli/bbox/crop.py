@@ -15,6 +15,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 
 from ..drivers import map_batches
+from .outputs import make_folder
 from .records import Annotation, unsafe_part
 from .repair import find_image
 
@@ -123,6 +124,7 @@ def crop(
     progress: Callable[[int, int | None, str], None] | None = None,
 ) -> Generator[CropResult, None, None]:
     """Crop every box of ``anns``; one result per image, in input order."""
+    make_folder("--out", opts.out)
     for results in map_batches(crop_batch, _jobs(anns, opts), workers=workers):
         if progress is not None:
             progress(len(results), None, "")

@@ -115,3 +115,42 @@ def test_crop_refuses_classes_and_names_that_leave_the_output_folder(tmp_path: P
     assert sum("good.xml: object 2: <name> '../../../escaped'" in e for e in errors) == 1
     assert sum("dots.xml: object 1: <name> '..'" in e for e in errors) == 1
     assert sum("trav.xml: <filename> '../../../outside'" in e for e in errors) == 1
+
+
+def test_output_paths_that_cannot_be_written_are_one_line_exit_2(
+    tmp_path: Path, scene: tuple[Path, Path, list[tuple[int, int, int, int]]]
+) -> None:
+    import subprocess
+    import sys
+
+    images, annotations, _ = scene
+    image = images / TENCH / f"{TENCH}_42.JPEG"
+    folder = tmp_path / "a folder"
+    folder.mkdir()
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder\n")
+    cases = [
+        (["convert", str(annotations), "-f", "csv", "-o"], folder, "is a folder"),
+        (["convert", str(annotations), "-f", "coco", "-o"], afile / "x.json", "is a file"),
+        (["convert", str(annotations), "-f", "yolo", "--out"], afile, "is a file, not a folder"),
+        (["convert", str(annotations), "-f", "yolo", "--out"], afile / "y", "is a file"),
+        (["crop", str(annotations), "--images", str(images), "--out"], afile, "not a folder"),
+        (["draw", str(image), "--annotations", str(annotations), "-o"], folder, "is a folder"),
+        (["draw", str(image), "--annotations", str(annotations), "-o"], afile / "x.png", "file"),
+    ]
+    imagenet = str(Path(sys.executable).with_name("imagenet"))
+    for args, target, reason in cases:
+        proc = subprocess.run(
+            [imagenet, "bbox", *args, str(target)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        where = f"{args[0]} {args[-1]} {target}"
+        assert proc.returncode == 2, (where, proc.stderr)
+        lines = proc.stderr.splitlines()
+        assert len(lines) == 1 and str(target) in lines[0] and reason in lines[0], where
+        assert "Traceback" not in proc.stderr
+    assert list(folder.iterdir()) == [] and afile.read_text() == "not a folder\n"
+    left = {p.name for p in tmp_path.iterdir()}
+    assert left <= {"a folder", "afile", "annotations", "images", "cache", "config"}
