@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import IO, Any, Protocol
 
 from ..cache import write_bytes_atomic, write_text_atomic
+from ..errors import UsageError
 from .records import COLUMNS, NAME_COLUMNS, Annotation, Box, unsafe_part
 
 Namer = Callable[[str], tuple[str | None, int | None]]
@@ -392,6 +393,7 @@ class YoloWriter:
                 wnid, rest = box.split(" ", 1)
                 found.append(f"{ids[wnid]} {rest}\n")
         self.spool.close()
+        _check_earlier_labels(self.folder, labels, per_image, wnids)
         for stem, lines in per_image.items():
             text = "".join(lines).encode("utf-8")
             write_bytes_atomic(os.path.join(labels, stem + ".txt"), text, fsync=False)
@@ -406,6 +408,42 @@ class YoloWriter:
             name = (self.names(wnid)[0] if self.names else None) or wnid
             yaml.append(f"  {i}: {json.dumps(name)}\n")
         write_text_atomic(os.path.join(self.folder, "data.yaml"), "".join(yaml))
+
+
+def _check_earlier_labels(
+    folder: str, labels: str, written: dict[str, list[str]], wnids: list[str]
+) -> None:
+    """Refuse to write into a labels folder whose other label files the new
+    ``classes.txt`` would mislabel: class numbers count over the sorted wnids of a
+    run, so the files an earlier run left (and this one does not rewrite) keep
+    meaning what they meant only if the class list is the same. Files are never
+    deleted: the user decides."""
+    with os.scandir(labels) as it:
+        others = sum(
+            1 for e in it if e.name.endswith(".txt") and e.name[:-4] not in written and e.is_file()
+        )
+    if not others:
+        return
+    try:
+        with open(os.path.join(folder, "classes.txt"), encoding="utf-8") as fh:
+            earlier: list[str] | None = fh.read().split()
+    except FileNotFoundError:
+        earlier = None
+    if earlier == wnids:
+        return
+    files = f"{others} label file" + ("s" if others > 1 else "")
+    if earlier is None:
+        why = "with no classes.txt to say what their class numbers mean"
+    else:
+        why = (
+            "numbered by a classes.txt that differs from this run's "
+            f"({len(earlier)} classes then, {len(wnids)} now)"
+        )
+    raise UsageError(
+        f"--out {folder}: labels/ holds {files} this run does not rewrite, {why}: "
+        "the new classes.txt would mislabel them. Nothing written; give an empty folder, "
+        "or move labels/ and classes.txt away first"
+    )
 
 
 CHUNK_FORMATS = ("csv", "tsv", "json", "jsonl", "loc")

@@ -154,3 +154,45 @@ def test_output_paths_that_cannot_be_written_are_one_line_exit_2(
     assert list(folder.iterdir()) == [] and afile.read_text() == "not a folder\n"
     left = {p.name for p in tmp_path.iterdir()}
     assert left <= {"a folder", "afile", "annotations", "images", "cache", "config"}
+
+
+def test_yolo_refuses_to_leave_earlier_labels_that_classes_txt_would_mislabel(
+    tmp_path: Path,
+) -> None:
+    from .conftest import SPRINGER
+
+    def files(*specs: tuple[str, str]) -> Path:
+        folder = tmp_path / f"in{len(list(tmp_path.glob('in*')))}"
+        write_tree(
+            folder,
+            {
+                f"{image}.xml": xml(filename=image, objects=[(wnid, 1, 2, 30, 40)]).encode()
+                for image, wnid in specs
+            },
+        )
+        return folder
+
+    both = files((f"{TENCH}_1", TENCH), (f"{SPRINGER}_1", SPRINGER))
+    tench_only = files((f"{TENCH}_2", TENCH))
+    out = tmp_path / "yolo"
+    run(["bbox", "convert", str(both), "-f", "yolo", "--out", str(out)])
+    before = {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    # SPRINGER's labels say class 1; a classes.txt of TENCH alone would not know it.
+    res = run(["bbox", "convert", str(tench_only), "-f", "yolo", "--out", str(out)], expect=2)
+    assert "labels/ holds 2 label files this run does not rewrite" in res.stderr
+    assert "(2 classes then, 1 now)" in res.stderr
+    assert {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    # The same classes again: the files left keep their meaning.
+    same = files((f"{TENCH}_3", TENCH), (f"{SPRINGER}_3", SPRINGER))
+    run(["bbox", "convert", str(same), "-f", "yolo", "--out", str(out)])
+    assert len(list((out / "labels").iterdir())) == 4
+    # Labels whose numbering nothing tells are refused alike.
+    (out / "classes.txt").unlink()
+    res = run(["bbox", "convert", str(tench_only), "-f", "yolo", "--out", str(out)], expect=2)
+    assert "with no classes.txt" in res.stderr
+    # Every label file rewritten: nothing is left to mislabel.
+    lone = tmp_path / "lone"
+    (lone / "labels").mkdir(parents=True)
+    (lone / "labels" / f"{TENCH}_2.txt").write_text("7 0.5 0.5 0.1 0.1\n")
+    run(["bbox", "convert", str(tench_only), "-f", "yolo", "--out", str(lone)])
+    assert (lone / "labels" / f"{TENCH}_2.txt").read_text().startswith("0 ")
