@@ -121,7 +121,12 @@ def convert(
     outcome = Outcome()
     with _pipe_safe(), progress("converting", quiet=quiet) as advance:
         tally = run_convert(
-            req, sys.stdout, on_bad=outcome.fail, on_quirk=_warn(quiet), progress=advance
+            req,
+            sys.stdout,
+            on_bad=outcome.fail,
+            on_quirk=_warn(quiet),
+            progress=advance,
+            on_missing=outcome.fail,
         )
     if not quiet and (output not in (None, "-") or out):
         messages.info(
@@ -155,7 +160,13 @@ def stats(
     with (
         progress("reading", quiet=quiet) as advance,
         contextlib.closing(
-            iter_annotations(src, on_bad=outcome.fail, on_quirk=lambda text: None, progress=advance)
+            iter_annotations(
+                src,
+                on_bad=outcome.fail,
+                on_quirk=lambda text: None,
+                progress=advance,
+                on_missing=outcome.fail,
+            )
         ) as anns,
     ):
         for ann in anns:
@@ -223,7 +234,9 @@ def crop(
     opts = CropOptions(images=images, out=out, margin=margin, min_size=min_size)
     outcome = Outcome()
     written = skipped = 0
-    anns = iter_annotations(src, on_bad=outcome.fail, on_quirk=_warn(quiet))
+    anns = iter_annotations(
+        src, on_bad=outcome.fail, on_quirk=_warn(quiet), on_missing=outcome.fail
+    )
     with (
         progress("cropping", quiet=quiet) as advance,
         contextlib.closing(

@@ -227,6 +227,33 @@ def test_wnid_without_input_reads_the_cached_archive(ann: Fixture) -> None:
     assert run(["bbox", "convert"], expect=2).stderr
 
 
+def test_wnids_not_cached_are_reported_and_the_others_converted(
+    tmp_path: Path, ann: Fixture
+) -> None:
+    from imagenet_cli.cache import cache_dir
+
+    (cache_dir() / "bbox").mkdir(parents=True, exist_ok=True)
+    shutil.copy(ann.tgz, cache_dir() / "bbox" / f"{TENCH}.tar.gz")
+    res = run(["bbox", "convert", "--wnid", TENCH, "--wnid", SPRINGER, "-f", "csv"], expect=3)
+    rows = _rows(res.stdout)
+    cached = str(cache_dir() / "bbox" / f"{TENCH}.tar.gz")
+    assert rows and {r["source"].split("!")[0] for r in rows} == {cached}
+    errors = [line for line in res.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and SPRINGER in errors[0]
+    # the hint is a command line that works as written
+    assert f"run 'imagenet bbox fetch --wnid {SPRINGER}' first" in errors[0]
+    stats = run(["bbox", "stats", "--wnid", TENCH, "--wnid", SPRINGER, "-f", "json"], expect=3)
+    totals = {r["key"]: r["value"] for r in json.loads(stats.stdout) if r["section"] == "total"}
+    assert totals["boxes"] == len(rows)
+    # Nothing cached at all: nothing is written, not even a header or an empty file.
+    out = tmp_path / "none.csv"
+    res = run(["bbox", "convert", "--wnid", SPRINGER, "--wnid", CASSETTE, "-o", str(out)], expect=3)
+    assert res.stdout == "" and not out.exists()
+    assert len(res.stderr.splitlines()) == 2
+    res = run(["bbox", "convert", "--wnid", TENCH, "--wnid", SPRINGER, "--strict"], expect=3)
+    assert res.stdout == ""
+
+
 def test_normalize_clip_and_usage_errors(ann: Fixture) -> None:
     res = run(["bbox", "convert", str(ann.folder), "-f", "csv", "--normalize", "--clip"], expect=1)
     rows = _rows(res.stdout)
