@@ -9,23 +9,24 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, cast
 
 from ..cache import atomic_write
 from ..drivers import session
-from ..errors import ItemError, UsageError
+from ..errors import ItemError, NotFoundError, UsageError
 from .engine import Chunk, ChunkSpec, Names, ParseOptions, chunks, results, select, selection
 from .inputs import Item, cached_archive, iter_items
+from .outputs import cannot_write, check_file, make_folder
 from .parse import MAX_BYTES
 from .records import Annotation, BadFile
-from .writers import CHUNK_FORMATS, FORMATS, ChunkWriter, make_writer
+from .writers import CHUNK_FORMATS, FORMATS, ChunkWriter, make_writer, yolo_check
 
 if TYPE_CHECKING:
     from ..drivers.cluster import Cluster
 
 Progress = Callable[[int, int | None, str], None]
 Report = Callable[[str], None]
+ReportMissing = Callable[[NotFoundError], None]
 
 
 @dataclass
@@ -72,14 +73,24 @@ class _Plan:
     opts: ParseOptions
 
 
-def _prepare(src: Source) -> _Plan:
+def _prepare(src: Source, on_missing: ReportMissing | None = None) -> _Plan:
     allowed = selection(src.wnids, src.under, src.release)
     inputs = list(src.inputs)
     if not inputs:
         if not src.wnids:
             raise UsageError("give INPUT files, folders or archives, or --wnid for cached archives")
         assert allowed is not None
-        inputs = [str(cached_archive(w)) for w in sorted(allowed)]
+        missing: list[NotFoundError] = []
+        for wnid in sorted(allowed):
+            try:
+                inputs.append(str(cached_archive(wnid)))
+            except NotFoundError as err:
+                missing.append(err)
+        if missing and (on_missing is None or src.strict or not inputs):
+            raise NotFoundError("\n".join(map(str, missing)))
+        for problem in missing:
+            assert on_missing is not None
+            on_missing(problem)
     opts = ParseOptions(
         max_bytes=src.max_bytes,
         clip=src.clip,
@@ -97,14 +108,19 @@ def iter_annotations(
     on_bad: Report,
     on_quirk: Report,
     progress: Progress | None = None,
+    on_missing: ReportMissing | None = None,
 ) -> Generator[Annotation, None, None]:
     """The annotations the inputs hold, filtered, in a deterministic order.
 
     A bad file is handed to ``on_bad`` (one line: source, line, reason) and skipped;
     with ``strict`` it raises :class:`ItemError` instead. Each repaired or odd quirk
-    goes to ``on_quirk``, once per file and kind.
+    goes to ``on_quirk``, once per file and kind. With no inputs, a ``--wnid`` whose
+    archive is not in the cache goes to ``on_missing`` and the others are read;
+    without ``on_missing``, under ``strict``, or when none is cached, it raises
+    :class:`NotFoundError` (a line for each).
     """
-    return _annotations(src, _prepare(src), on_bad=on_bad, on_quirk=on_quirk, progress=progress)
+    planned = _prepare(src, on_missing)
+    return _annotations(src, planned, on_bad=on_bad, on_quirk=on_quirk, progress=progress)
 
 
 def _annotations(
@@ -217,16 +233,20 @@ def convert(
     on_bad: Report,
     on_quirk: Report,
     progress: Progress | None = None,
+    on_missing: ReportMissing | None = None,
 ) -> Tally:
     """Convert the source's annotations to ``req.fmt``; returns what went through.
 
-    ``-o FILE`` is written atomically: complete, or not at all.
+    ``-o FILE`` is written atomically: complete, or not at all. ``on_missing``: as
+    for :func:`iter_annotations`.
     """
     check(req)
     if req.fmt == "yolo":
         req.source.need_size = True
     names = Names()
     tally = req.source.tally
+    # Before any output: a run that can read nothing leaves no file behind.
+    planned = _prepare(req.source, on_missing)
     with session(req.source.scheduler) as cluster, _output(req, stdout) as out:
         source = replace(req.source, scheduler=cluster)  # the same tally
         writer = make_writer(
@@ -238,7 +258,6 @@ def convert(
             names=names if req.with_names else None,
             category_names=names,
         )
-        planned = _prepare(source)
         chunked = (
             req.fmt in CHUNK_FORMATS
             and not req.with_names  # names come from the synset index, read here
@@ -258,7 +277,10 @@ def convert(
             with contextlib.closing(
                 _annotations(source, planned, on_bad=on_bad, on_quirk=on_quirk, progress=progress)
             ) as anns:
-                for ann in anns:
+                for found in anns:
+                    ann = _yolo_ready(found, source, on_bad) if req.fmt == "yolo" else found
+                    if ann is None:
+                        continue
                     if ann.boxes or req.keep_empty:
                         tally.images += 1
                         tally.boxes += len(ann.boxes)
@@ -267,16 +289,37 @@ def convert(
     return tally
 
 
+def _yolo_ready(ann: Annotation, src: Source, on_bad: Report) -> Annotation | None:
+    """``ann`` with what YOLO cannot write refused (each reported as a bad file)."""
+    checked, problems = yolo_check(ann)
+    if problems:
+        src.tally.bad += 1
+        if src.strict:
+            raise ItemError(f"{problems[0]} (stopped: --strict)")
+        for line in problems:
+            on_bad(line)
+    return checked
+
+
 @contextlib.contextmanager
 def _output(req: ConvertRequest, stdout: IO[str]) -> Iterator[IO[str] | None]:
+    # An OSError met in here is the output's (reading errors are each file's own,
+    # reported as bad files): one line naming the output, exit 2.
     if req.fmt == "yolo":
         assert req.out_dir is not None
-        Path(req.out_dir).mkdir(parents=True, exist_ok=True)
-        yield None
+        make_folder("--out", req.out_dir)
+        try:
+            yield None
+        except OSError as exc:
+            raise cannot_write("--out", req.out_dir, exc) from None
     elif req.output in (None, "-"):
         yield stdout
         stdout.flush()
     else:
         assert req.output is not None
-        with atomic_write(req.output, "w") as fh:
-            yield fh
+        check_file("-o", req.output)
+        try:
+            with atomic_write(req.output, "w") as fh:
+                yield fh
+        except OSError as exc:
+            raise cannot_write("-o", req.output, exc) from None

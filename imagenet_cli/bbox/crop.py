@@ -3,6 +3,9 @@
 ``k`` counts the image's boxes from 0 in file order (after filtering it keeps the
 box's position in the file, so names stay stable). Work items are images; the item
 function :func:`crop_image` is pure and top-level, run by the engine's driver.
+
+``<wnid>`` and ``<image>`` come from the XML file: a value that cannot be one name
+inside ``OUT`` (:func:`~.records.unsafe_part`) is refused, never joined to a path.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 
 from ..drivers import map_batches
-from .records import Annotation
+from .outputs import make_folder
+from .records import Annotation, unsafe_part
 from .repair import find_image
 
 
@@ -29,12 +33,14 @@ class CropOptions:
 
 @dataclass(frozen=True, slots=True)
 class CropResult:
-    """One image done: crops written, boxes skipped as too small, or why it failed."""
+    """One image done: crops written, boxes skipped as too small, or why it failed;
+    ``refused``: a line for each box whose class cannot name a folder."""
 
     source: str
     written: int = 0
     skipped: int = 0
     error: str | None = None
+    refused: tuple[str, ...] = ()
 
 
 CropJob = tuple[CropOptions, list[Annotation]]
@@ -44,6 +50,14 @@ def crop_image(ann: Annotation, opts: CropOptions) -> CropResult:
     """Cut out every box of one image (pure: reads the image, writes the crops)."""
     from PIL import Image, UnidentifiedImageError
 
+    stem = os.path.splitext(ann.image)[0]
+    problem = unsafe_part(ann.image) or unsafe_part(stem)
+    if problem is not None:
+        return CropResult(
+            ann.source,
+            error=f"<filename> {ann.image!r} cannot name a crop file ({problem}); image refused",
+        )
+    refused: list[str] = []
     path = find_image(opts.images, ann)
     if path is None:
         return CropResult(ann.source, error=f"image {ann.image} not found under {opts.images}")
@@ -55,8 +69,14 @@ def crop_image(ann: Annotation, opts: CropOptions) -> CropResult:
             iw, ih = rgb.size
             sx = iw / ann.width if ann.width else 1.0
             sy = ih / ann.height if ann.height else 1.0
-            stem = os.path.splitext(ann.image)[0]
             for k, b in enumerate(ann.boxes):
+                problem = unsafe_part(b.wnid)
+                if problem is not None:
+                    refused.append(
+                        f"object {k + 1}: <name> {b.wnid!r} cannot name a folder "
+                        f"in {opts.out} ({problem}); box refused"
+                    )
+                    continue
                 x0 = max(0, int(b.xmin * sx) - opts.margin)
                 y0 = max(0, int(b.ymin * sy) - opts.margin)
                 x1 = min(iw, round(b.xmax * sx) + 1 + opts.margin)
@@ -72,8 +92,9 @@ def crop_image(ann: Annotation, opts: CropOptions) -> CropResult:
                 os.replace(tmp, target)
                 written += 1
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
-        return CropResult(ann.source, written, skipped, f"cannot crop {path}: {exc}")
-    return CropResult(ann.source, written, skipped)
+        error = f"cannot crop {path}: {exc}"
+        return CropResult(ann.source, written, skipped, error, tuple(refused))
+    return CropResult(ann.source, written, skipped, refused=tuple(refused))
 
 
 def crop_batch(job: CropJob) -> list[CropResult]:
@@ -103,6 +124,7 @@ def crop(
     progress: Callable[[int, int | None, str], None] | None = None,
 ) -> Generator[CropResult, None, None]:
     """Crop every box of ``anns``; one result per image, in input order."""
+    make_folder("--out", opts.out)
     for results in map_batches(crop_batch, _jobs(anns, opts), workers=workers):
         if progress is not None:
             progress(len(results), None, "")

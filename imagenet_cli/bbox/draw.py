@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from ..errors import NotFoundError, UsageError
 from .inputs import read_bounded
+from .outputs import cannot_write, check_file
 from .parse import MAX_BYTES, XmlError, parse
 from .records import Annotation
 from .repair import repair
@@ -87,6 +89,7 @@ def draw(
     (format from its suffix, PNG when it has none)."""
     from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
+    check_file("-o", output)
     xml = xml or find_xml(image, annotations)
     ann = load(xml)
     try:
@@ -115,15 +118,20 @@ def draw(
         ty = y0 - th - 2 * width if y0 - th - 2 * width >= 0 else y0 + width
         pen.rectangle((x0, ty, x0 + tw + 2 * width, ty + th + 2 * width), fill=colour)
         pen.text((x0 + width - left, ty + width - top), text, fill=(0, 0, 0), font=font)
-    output.parent.mkdir(parents=True, exist_ok=True)
     fmt = None if output.suffix else "PNG"
     tmp = output.with_name(f".{output.name}.{os.getpid()}.part")
     try:
+        output.parent.mkdir(parents=True, exist_ok=True)
         canvas.save(
             tmp, format=fmt or Image.registered_extensions().get(output.suffix.lower(), "PNG")
         )
         os.replace(tmp, output)
-    except (OSError, ValueError) as exc:
-        tmp.unlink(missing_ok=True)
-        raise UsageError(f"{output}: cannot write: {exc}") from None
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise cannot_write("-o", output, exc) from None
+    except ValueError as exc:  # Pillow: no writer for this suffix
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise UsageError(f"-o {output}: cannot write: {exc}") from None
     return Drawn(output, xml, len(ann.boxes), ann.quirks)

@@ -242,6 +242,7 @@ def cached_archive(wnid: str) -> Path:
     if not path.is_file():
         raise NotFoundError(
             f"no bounding boxes for {wnid} in the cache ({path}): "
-            f"run 'imagenet bbox fetch {wnid}' first, or give the XML files or archives as INPUT"
+            f"run 'imagenet bbox fetch --wnid {wnid}' first, "
+            "or give the XML files or archives as INPUT"
         )
     return path

@@ -92,3 +92,25 @@ COLUMNS: tuple[str, ...] = (
 )
 NAME_COLUMNS: tuple[str, ...] = ("name", "ilsvrc_index")
 BOX_FIELDS: tuple[str, ...] = Box._fields
+
+# Below the 255-byte limit of common file systems, with room for a suffix and the
+# temporary name an atomic write uses beside it.
+MAX_NAME_BYTES = 200
+
+
+def unsafe_part(name: str) -> str | None:
+    """Why ``name`` (a value read from an XML file) cannot be one file or folder name
+    inside an output folder, or None when it can. Refused: what could leave the
+    folder (a path separator, ``.``, ``..``) or cannot be a name at all (empty, a
+    control character such as NUL, tab or a line break, too long)."""
+    if not name:
+        return "empty"
+    if name in (".", ".."):
+        return f"{name!r} names a folder"
+    if "/" in name or "\\" in name:
+        return "holds a path separator"
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return "holds a control character such as NUL, tab or a line break"
+    if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+        return f"longer than {MAX_NAME_BYTES} bytes"
+    return None

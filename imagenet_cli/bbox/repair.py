@@ -14,7 +14,7 @@ import math
 import os
 from collections.abc import Sequence
 
-from .records import Annotation, Number
+from .records import Annotation, Number, unsafe_part
 
 IMAGE_SUFFIXES = (".JPEG", ".jpg", ".jpeg", ".JPG", ".png", ".PNG")
 
@@ -30,7 +30,11 @@ def _note(kind: str, ks: Sequence[int]) -> str:
 
 def find_image(images: str, ann: Annotation) -> str | None:
     """The image file an annotation describes, under ``images``: flat, or in a
-    subfolder named by the annotation's folder or its first box's wnid."""
+    subfolder named by the annotation's folder or its first box's wnid. Names from
+    the XML that could lead out of ``images`` (:func:`~.records.unsafe_part`) are
+    not followed."""
+    if unsafe_part(ann.image) is not None:
+        return None
     stems = [ann.image]
     subdirs = [""]
     if ann.folder:
@@ -41,6 +45,8 @@ def find_image(images: str, ann: Annotation) -> str | None:
     if prefix not in subdirs:
         subdirs.append(prefix)
     for sub in subdirs:
+        if sub and unsafe_part(sub) is not None:
+            continue
         for stem in stems:
             base = os.path.join(images, sub, stem)
             if os.path.splitext(stem)[1] and os.path.isfile(base):

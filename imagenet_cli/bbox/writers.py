@@ -35,7 +35,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import IO, Any, Protocol
 
 from ..cache import write_bytes_atomic, write_text_atomic
-from .records import COLUMNS, NAME_COLUMNS, Annotation, Box
+from ..errors import UsageError
+from .records import COLUMNS, NAME_COLUMNS, Annotation, Box, unsafe_part
 
 Namer = Callable[[str], tuple[str | None, int | None]]
 FORMATS = ("csv", "tsv", "json", "jsonl", "coco", "yolo", "loc")
@@ -309,6 +310,41 @@ class CocoWriter:
         self.annotations.close()
 
 
+def _label_stem(image: str) -> str:
+    return os.path.splitext(image)[0]
+
+
+def _bad_class(wnid: str) -> bool:
+    # classes.txt is one class a line, and a label line splits on spaces.
+    return not wnid or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in wnid)
+
+
+def yolo_check(ann: Annotation) -> tuple[Annotation | None, list[str]]:
+    """``ann`` as :class:`YoloWriter` can write it, and one line for each thing refused.
+
+    ``<filename>`` names the label file ``labels/<stem>.txt``: when it cannot name a
+    file inside that folder (:func:`~.records.unsafe_part`) the file is refused
+    (None). A box whose class could not be one line of ``classes.txt`` is refused
+    and the others kept; a file left with no box is refused.
+    """
+    problem = unsafe_part(ann.image) or unsafe_part(_label_stem(ann.image))
+    if problem is not None:
+        return None, [
+            f"{ann.source}: <filename> {ann.image!r} cannot name a label file "
+            f"({problem}); file refused"
+        ]
+    if not any(_bad_class(b.wnid) for b in ann.boxes):
+        return ann, []
+    notes = [
+        f"{ann.source}: object {k}: <name> {b.wnid!r} cannot be a YOLO class "
+        "(blank, or holds a space, tab or line break); box refused"
+        for k, b in enumerate(ann.boxes, 1)
+        if _bad_class(b.wnid)
+    ]
+    kept = tuple(b for b in ann.boxes if not _bad_class(b.wnid))
+    return (ann._replace(boxes=kept) if kept else None), notes
+
+
 class YoloWriter:
     """The ultralytics layout under ``folder``: ``labels/*.txt``, ``classes.txt``, ``data.yaml``."""
 
@@ -327,7 +363,11 @@ class YoloWriter:
         w, h = ann.width, ann.height
         if not w or not h:
             raise ValueError(f"{ann.source}: image size unknown, cannot write YOLO labels")
-        parts = [os.path.splitext(ann.image)[0]]
+        checked, problems = yolo_check(ann)
+        if problems:  # callers that report them run yolo_check first
+            raise ValueError(problems[0])
+        assert checked is not None
+        parts = [_label_stem(ann.image)]
         for b in ann.boxes:
             self.wnids.add(b.wnid)
             parts.append(
@@ -353,6 +393,7 @@ class YoloWriter:
                 wnid, rest = box.split(" ", 1)
                 found.append(f"{ids[wnid]} {rest}\n")
         self.spool.close()
+        _check_earlier_labels(self.folder, labels, per_image, wnids)
         for stem, lines in per_image.items():
             text = "".join(lines).encode("utf-8")
             write_bytes_atomic(os.path.join(labels, stem + ".txt"), text, fsync=False)
@@ -367,6 +408,42 @@ class YoloWriter:
             name = (self.names(wnid)[0] if self.names else None) or wnid
             yaml.append(f"  {i}: {json.dumps(name)}\n")
         write_text_atomic(os.path.join(self.folder, "data.yaml"), "".join(yaml))
+
+
+def _check_earlier_labels(
+    folder: str, labels: str, written: dict[str, list[str]], wnids: list[str]
+) -> None:
+    """Refuse to write into a labels folder whose other label files the new
+    ``classes.txt`` would mislabel: class numbers count over the sorted wnids of a
+    run, so the files an earlier run left (and this one does not rewrite) keep
+    meaning what they meant only if the class list is the same. Files are never
+    deleted: the user decides."""
+    with os.scandir(labels) as it:
+        others = sum(
+            1 for e in it if e.name.endswith(".txt") and e.name[:-4] not in written and e.is_file()
+        )
+    if not others:
+        return
+    try:
+        with open(os.path.join(folder, "classes.txt"), encoding="utf-8") as fh:
+            earlier: list[str] | None = fh.read().split()
+    except FileNotFoundError:
+        earlier = None
+    if earlier == wnids:
+        return
+    files = f"{others} label file" + ("s" if others > 1 else "")
+    if earlier is None:
+        why = "with no classes.txt to say what their class numbers mean"
+    else:
+        why = (
+            "numbered by a classes.txt that differs from this run's "
+            f"({len(earlier)} classes then, {len(wnids)} now)"
+        )
+    raise UsageError(
+        f"--out {folder}: labels/ holds {files} this run does not rewrite, {why}: "
+        "the new classes.txt would mislabel them. Nothing written; give an empty folder, "
+        "or move labels/ and classes.txt away first"
+    )
 
 
 CHUNK_FORMATS = ("csv", "tsv", "json", "jsonl", "loc")

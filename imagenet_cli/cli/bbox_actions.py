@@ -134,6 +134,7 @@ def convert(
             on_bad=outcome.fail,
             on_quirk=_warn(quiet),
             progress=started,
+            on_missing=outcome.fail,
         )
         stdout.release()
         stdout.flush()
@@ -169,7 +170,13 @@ def stats(
     with (
         progress("reading", quiet=quiet) as advance,
         contextlib.closing(
-            iter_annotations(src, on_bad=outcome.fail, on_quirk=lambda text: None, progress=advance)
+            iter_annotations(
+                src,
+                on_bad=outcome.fail,
+                on_quirk=lambda text: None,
+                progress=advance,
+                on_missing=outcome.fail,
+            )
         ) as anns,
     ):
         for ann in anns:
@@ -237,7 +244,9 @@ def crop(
     opts = CropOptions(images=images, out=out, margin=margin, min_size=min_size)
     outcome = Outcome()
     written = skipped = 0
-    anns = iter_annotations(src, on_bad=outcome.fail, on_quirk=_warn(quiet))
+    anns = iter_annotations(
+        src, on_bad=outcome.fail, on_quirk=_warn(quiet), on_missing=outcome.fail
+    )
     with (
         progress("cropping", quiet=quiet) as advance,
         contextlib.closing(
@@ -247,6 +256,8 @@ def crop(
         for result in results:
             written += result.written
             skipped += result.skipped
+            for line in result.refused:
+                outcome.fail(f"{result.source}: {line}")
             if result.error:
                 outcome.fail(f"{result.source}: {result.error}")
     if not quiet:

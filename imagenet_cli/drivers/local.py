@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -158,7 +159,14 @@ def _result(future: _Pending[R], batch: B, on_failure: Callable[[B, BaseExceptio
 
 def worker_setup() -> None:
     """Workers never write to stdout: none holds the pipe open should the main
-    process end early (``| head``), so the reader sees the end at once."""
+    process end early (``| head``), so the reader sees the end at once.
+
+    Ctrl-C is the main process's to handle: it reaches the whole process group, and
+    a worker it interrupted would print a traceback, or die holding the pool's task
+    queue lock and leave its siblings (and the main process, which waits for them)
+    blocked for good. The main process cancels what is queued; a batch under way
+    finishes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 1)
     os.close(null)

@@ -227,6 +227,33 @@ def test_wnid_without_input_reads_the_cached_archive(ann: Fixture) -> None:
     assert run(["bbox", "convert"], expect=2).stderr
 
 
+def test_wnids_not_cached_are_reported_and_the_others_converted(
+    tmp_path: Path, ann: Fixture
+) -> None:
+    from imagenet_cli.cache import cache_dir
+
+    (cache_dir() / "bbox").mkdir(parents=True, exist_ok=True)
+    shutil.copy(ann.tgz, cache_dir() / "bbox" / f"{TENCH}.tar.gz")
+    res = run(["bbox", "convert", "--wnid", TENCH, "--wnid", SPRINGER, "-f", "csv"], expect=3)
+    rows = _rows(res.stdout)
+    cached = str(cache_dir() / "bbox" / f"{TENCH}.tar.gz")
+    assert rows and {r["source"].split("!")[0] for r in rows} == {cached}
+    errors = [line for line in res.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and SPRINGER in errors[0]
+    # the hint is a command line that works as written
+    assert f"run 'imagenet bbox fetch --wnid {SPRINGER}' first" in errors[0]
+    stats = run(["bbox", "stats", "--wnid", TENCH, "--wnid", SPRINGER, "-f", "json"], expect=3)
+    totals = {r["key"]: r["value"] for r in json.loads(stats.stdout) if r["section"] == "total"}
+    assert totals["boxes"] == len(rows)
+    # Nothing cached at all: nothing is written, not even a header or an empty file.
+    out = tmp_path / "none.csv"
+    res = run(["bbox", "convert", "--wnid", SPRINGER, "--wnid", CASSETTE, "-o", str(out)], expect=3)
+    assert res.stdout == "" and not out.exists()
+    assert len(res.stderr.splitlines()) == 2
+    res = run(["bbox", "convert", "--wnid", TENCH, "--wnid", SPRINGER, "--strict"], expect=3)
+    assert res.stdout == ""
+
+
 def test_normalize_clip_and_usage_errors(ann: Fixture) -> None:
     res = run(["bbox", "convert", str(ann.folder), "-f", "csv", "--normalize", "--clip"], expect=1)
     rows = _rows(res.stdout)
@@ -437,3 +464,48 @@ def test_fast_path_runs_bbox_as_typer_does(
     ):
         same_on_fast_path(args, capsys)
     assert fastpath.try_run(["bbox", "convert", str(ann.folder), "-f", "CSV"]) is None
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts workers in /proc")
+def test_subprocess_ctrl_c_in_a_worker_pool_exits_130_without_traceback(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    from .conftest import write_tree, xml
+
+    many = {
+        f"{TENCH}/{TENCH}_{i}.xml": xml(
+            filename=f"{TENCH}_{i}", objects=[(TENCH, 1, 2, 3, 4)]
+        ).encode()
+        for i in range(2000)
+    }
+    write_tree(tmp_path / "ann", many)
+    out = tmp_path / "out.json"
+    # Much more work than the test waits for: the signal comes while workers run.
+    args = [IMAGENET, "bbox", "convert", *["ann"] * 100, "-f", "coco", "-o", str(out), "-j", "6"]
+    proc = subprocess.Popen(
+        args,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(tmp_path),
+        start_new_session=True,  # its own process group, as a shell job has
+    )
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    deadline = time.monotonic() + 60
+    while len(children.read_text().split()) < 6 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    # More workers than cores: most wait for their next batch, where an interrupted
+    # worker printed a traceback (or died holding the queue's lock: a hang).
+    time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    try:
+        _, stderr = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise AssertionError("still running 30 s after Ctrl-C") from None
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    assert not out.exists()
