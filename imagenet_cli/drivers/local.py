@@ -6,6 +6,7 @@ import os
 import queue
 import signal
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
@@ -170,3 +171,14 @@ def worker_setup() -> None:
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 1)
     os.close(null)
+    watch = threading.Thread(target=_exit_with, args=(os.getppid(),), daemon=True)
+    watch.start()
+
+
+def _exit_with(parent: int) -> None:
+    """End this worker once its main process is gone. Killed outright (SIGKILL, the
+    OOM killer), the main process cannot stop its workers, and each would wait on the
+    task queue for good: its siblings hold the queue's other end open."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
