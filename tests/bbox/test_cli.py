@@ -401,16 +401,21 @@ def _env(tmp: Path) -> dict[str, str]:
     return env
 
 
-def test_subprocess_pipe_to_head(tmp_path: Path, ann: Fixture) -> None:
+def _many_files(folder: Path, count: int) -> None:
+    """``count`` one-box tench annotations under ``folder``."""
     from .conftest import write_tree, xml
 
     many = {
         f"{TENCH}/{TENCH}_{i}.xml": xml(
             filename=f"{TENCH}_{i}", objects=[(TENCH, 1, 2, 3, 4)]
         ).encode()
-        for i in range(3000)
+        for i in range(count)
     }
-    write_tree(tmp_path / "ann", many)
+    write_tree(folder, many)
+
+
+def test_subprocess_pipe_to_head(tmp_path: Path, ann: Fixture) -> None:
+    _many_files(tmp_path / "ann", 3000)
     proc = subprocess.run(
         f"'{IMAGENET}' bbox convert ann/ -f csv | head -3",
         shell=True,
@@ -471,15 +476,7 @@ def test_subprocess_ctrl_c_in_a_worker_pool_exits_130_without_traceback(tmp_path
     import signal
     import time
 
-    from .conftest import write_tree, xml
-
-    many = {
-        f"{TENCH}/{TENCH}_{i}.xml": xml(
-            filename=f"{TENCH}_{i}", objects=[(TENCH, 1, 2, 3, 4)]
-        ).encode()
-        for i in range(2000)
-    }
-    write_tree(tmp_path / "ann", many)
+    _many_files(tmp_path / "ann", 2000)
     out = tmp_path / "out.json"
     # Much more work than the test waits for: the signal comes while workers run.
     args = [IMAGENET, "bbox", "convert", *["ann"] * 100, "-f", "coco", "-o", str(out), "-j", "6"]
