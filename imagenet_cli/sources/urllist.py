@@ -180,7 +180,7 @@ def split_runs(chunk: bytes) -> Iterator[tuple[str | None, int, int]]:
     as runs of wnid None (one per line).
     """
     pos, size = 0, len(chunk)
-    find, startswith = chunk.find, chunk.startswith
+    find = chunk.find
     while pos < size:
         head = chunk[pos : pos + 10]
         if len(head) < 10 or head[0] != 110 or head[9] != 95 or not head[1:9].isdigit():
@@ -190,17 +190,57 @@ def split_runs(chunk: bytes) -> Iterator[tuple[str | None, int, int]]:
                 yield None, pos, end
             pos = end
             continue
-        end = pos
-        while True:
-            nl = find(b"\n", end)
-            if nl < 0 or nl + 1 >= size:
-                end = size
-                break
-            end = nl + 1
-            if not startswith(head, end):
-                break
+        end = _run_end(chunk, pos, head)
         yield head[:9].decode(), pos, end
         pos = end
+
+
+def _run_end(chunk: bytes, pos: int, head: bytes) -> int:
+    """Where the run of lines starting with ``head`` that begins at ``pos`` ends.
+
+    Looking at each line costs a Python step per line, most of indexing a 14 M-line
+    list; instead the end is found by galloping and then halving over line starts,
+    and one count checks that every line in between starts with ``head`` (a list
+    whose wnids come back later is walked line by line).
+    """
+    size = len(chunk)
+    find, startswith = chunk.find, chunk.startswith
+
+    def line_start(at: int) -> int:  # the first line start at or after ``at`` (or size)
+        if at <= pos:
+            return pos
+        nl = find(b"\n", at - 1)
+        return size if nl < 0 else nl + 1
+
+    lo, step = pos, 2048  # the line at lo starts with head
+    while True:
+        probe = line_start(lo + step)
+        if probe >= size or not startswith(head, probe):
+            hi = probe  # the first line start known not to (or the end)
+            break
+        lo, step = probe, step * 2
+    while True:  # halve (lo, hi) until hi is the line after lo
+        mid = line_start((lo + hi) // 2 + 1)
+        if mid >= hi:
+            mid = line_start(lo + 1)
+            if mid >= hi:
+                break
+        if startswith(head, mid):
+            lo = mid
+        else:
+            hi = mid
+    end = hi
+    lines = chunk.count(b"\n", pos, end) + (end == size and not chunk.endswith(b"\n"))
+    if lines == 1 + chunk.count(b"\n" + head, pos, end - 1):
+        return end
+    end = pos  # the wnid comes back after other lines in between: line by line
+    while True:
+        nl = find(b"\n", end)
+        if nl < 0 or nl + 1 >= size:
+            return size
+        end = nl + 1
+        if not startswith(head, end):
+            return end
 
 
 def _chunks(stream: IO[bytes], on_bytes: Callable[[int], None]) -> Iterator[bytes]:
