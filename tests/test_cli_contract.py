@@ -308,3 +308,36 @@ def test_help_shows_bracketed_text(args: list[str], shown: str) -> None:
     # Help is plain text: '[default: ...]' is information, not markup to drop.
     out = run(args).stdout
     assert shown in " ".join(out.split())
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs a pseudo-terminal")
+def test_ctrl_c_at_a_prompt_exits_130(tmp_path: Path) -> None:
+    import pty
+    import select
+    import time
+
+    env = {
+        **os.environ,
+        "IMAGENET_CONFIG": str(tmp_path / "config"),
+        "IMAGENET_CACHE": str(tmp_path / "cache"),
+    }
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: `imagenet terms accept` on a terminal, which asks
+        os.execve(sys.executable, [sys.executable, "-m", "imagenet_cli", "terms", "accept"], env)
+    seen = b""
+    deadline = time.monotonic() + 60
+    while b"Full name" not in seen and time.monotonic() < deadline:
+        if select.select([fd], [], [], 1)[0]:
+            seen += os.read(fd, 65536)
+    os.write(fd, b"\x03")  # Ctrl-C, as the terminal sends it
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 130, seen[-300:]
+    assert b"interrupted" in seen and b"Traceback" not in seen

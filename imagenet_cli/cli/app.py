@@ -9,7 +9,7 @@ import typer
 from typer.core import TyperGroup
 
 from .. import __version__
-from ..errors import ImagenetError
+from ..errors import ExitCode, ImagenetError
 from ..output import messages
 
 
@@ -22,6 +22,11 @@ class RootGroup(TyperGroup):
         except ImagenetError as err:
             messages.error(str(err))
             raise typer.Exit(int(err.exit_code)) from None
+        except (KeyboardInterrupt, typer.Abort):
+            # Click turns Ctrl-C (at a prompt too) into "Aborted!" and exit 1; the
+            # documented code for an interrupted command is 130, as on the fast path.
+            messages.error("interrupted")
+            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 
 
 def _new_app() -> typer.Typer:
