@@ -437,7 +437,7 @@ def _check_earlier_labels(
     else:
         why = (
             "numbered by a classes.txt that differs from this run's "
-            f"({len(earlier)} classes then, {len(wnids)} now)"
+            f"(classes then: {len(earlier)}, now: {len(wnids)})"
         )
     raise UsageError(
         f"--out {folder}: labels/ holds {files} this run does not rewrite, {why}: "

@@ -301,22 +301,25 @@ def _summary(
     elapsed: float,
     manifest: Path,
 ) -> None:
-    from rich.table import Table
+    if sys.stderr.isatty():  # for people watching; logs get the line below only
+        from rich.table import Table
 
-    from ..output import stderr_console
+        from ..output import stderr_console
 
-    table = Table(title="fetch summary", box=None, header_style="bold")
-    table.add_column("status")
-    table.add_column("urls", justify="right")
-    for status, n in sorted(counts.items(), key=lambda kv: (kv[0] != "ok", -kv[1], kv[0])):
-        table.add_row(status, str(n))
-    if done_before:
-        table.add_row("done before", str(done_before))
-    stderr_console().print(table)
+        table = Table(title="fetch summary", box=None, header_style="bold")
+        table.add_column("status")
+        table.add_column("urls", justify="right")
+        for status, n in sorted(counts.items(), key=lambda kv: (kv[0] != "ok", -kv[1], kv[0])):
+            table.add_row(status, str(n))
+        if done_before:
+            table.add_row("done before", str(done_before))
+        stderr_console().print(table)
     total = sum(counts.values())
     rate = counts["ok"] / elapsed if elapsed > 0 else 0.0
+    others = sorted((-n, s) for s, n in counts.items() if s != "ok")
+    why = f" ({', '.join(f'{s} {-n}' for n, s in others)})" if others else ""
     messages.info(
-        f"{counts['ok']} of {total} URLs kept in {elapsed:.1f} s ({rate:.1f} images/s) "
+        f"{counts['ok']} of {total} URLs kept{why} in {elapsed:.1f} s ({rate:.1f} images/s) "
         f"over {len(by_wnid)} synsets; manifest {manifest}"
     )
 

@@ -180,7 +180,7 @@ def test_yolo_refuses_to_leave_earlier_labels_that_classes_txt_would_mislabel(
     # SPRINGER's labels say class 1; a classes.txt of TENCH alone would not know it.
     res = run(["bbox", "convert", str(tench_only), "-f", "yolo", "--out", str(out)], expect=2)
     assert "labels/ holds 2 label files this run does not rewrite" in res.stderr
-    assert "(2 classes then, 1 now)" in res.stderr
+    assert "(classes then: 2, now: 1)" in res.stderr
     assert {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     # The same classes again: the files left keep their meaning.
     same = files((f"{TENCH}_3", TENCH), (f"{SPRINGER}_3", SPRINGER))
