@@ -76,7 +76,8 @@ def atomic_write(
     """Open a temp file beside ``path``; on a clean exit it replaces ``path`` at once.
 
     On an exception the temp file is removed and ``path`` is left as it was, so a
-    file under its final name is always complete.
+    file under its final name is always complete. As a shell's ``>`` would, it writes
+    through a symbolic link (the link stays) and keeps an existing file's permissions.
     """
     if mode not in ("w", "wb"):
         raise ValueError("atomic_write supports modes 'w' and 'wb'")
@@ -87,6 +88,12 @@ def atomic_write(
 def _atomic_write(path: Path, mode: str, fsync: bool) -> Iterator[Any]:
     import tempfile
 
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
+    try:
+        keep = os.stat(path).st_mode & 0o7777
+    except OSError:
+        keep = 0o666 & ~_umask()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
@@ -96,7 +103,7 @@ def _atomic_write(path: Path, mode: str, fsync: bool) -> Iterator[Any]:
             fh.flush()
             if fsync:
                 os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, keep)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -47,6 +47,26 @@ def test_atomic_write_replaces_whole_or_not_at_all(tmp_path: Path) -> None:
     assert [p.name for p in target.parent.iterdir()] == ["file.txt"]
 
 
+def test_atomic_write_goes_through_a_link_and_keeps_permissions(tmp_path: Path) -> None:
+    # as `>` would: `-o boxes.csv` where boxes.csv links into a dataset, or is private
+    target = tmp_path / "data" / "boxes.csv"
+    target.parent.mkdir()
+    target.write_text("old\n")
+    target.chmod(0o600)
+    link = tmp_path / "boxes.csv"
+    link.symlink_to(target)
+    with cache.atomic_write(link, "w") as fh:
+        fh.write("new\n")
+    assert link.is_symlink() and target.read_text() == "new\n"
+    assert target.stat().st_mode & 0o777 == 0o600
+    fresh = tmp_path / "fresh.csv"
+    with cache.atomic_write(fresh, "w") as fh:
+        fh.write("x\n")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert fresh.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
 def test_lean_atomic_write_leaves_no_temp_file(tmp_path: Path) -> None:
     target = tmp_path / "w" / "a.jpg"
     cache.write_bytes_atomic(target, b"abc", fsync=False)
