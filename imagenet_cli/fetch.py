@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from . import cache
 from .credentials import redact
@@ -37,6 +37,8 @@ from .errors import ImagenetError, UsageError
 from .images import ImageOptions, check_image, load_plugins
 from .images import sha256 as sha256_hex
 from .sources import ImageRef
+
+T = TypeVar("T")
 
 MANIFEST_FIELDS = (
     "wnid",
@@ -273,7 +275,6 @@ class Manifest:
             text = self.path.read_bytes().decode("utf-8", errors="replace")
         except FileNotFoundError:
             return
-        where: dict[tuple[str, str], int] = {}
         if self.csv:
             import io
 
@@ -282,34 +283,42 @@ class Manifest:
             if header is None or "wnid" not in header or "image_id" not in header:
                 return
             wi, ii = header.index("wnid"), header.index("image_id")
-            records: list[list[str]] = []
-            for record in reader:
-                if len(record) > max(wi, ii) and record[wi] and record[ii]:
-                    key = (record[wi], record[ii])
-                    if key in where:
-                        records[where[key]] = record
-                        continue
-                    where[key] = len(records)
-                records.append(record)
+            records = _latest_in_place(
+                ((r[wi], r[ii]) if len(r) > max(wi, ii) and r[wi] and r[ii] else None, r)
+                for r in reader
+            )
             with cache.atomic_write(self.path, "w") as fh:
                 writer = csv.writer(fh, lineterminator="\n")
                 writer.writerow(header)
                 writer.writerows(records)
             return
-        lines: list[str] = []
-        for line in text.splitlines():
-            try:
-                row = json.loads(line)
-            except ValueError:
-                row = None
-            if isinstance(row, dict) and row.get("wnid") and row.get("image_id"):
-                key = (str(row["wnid"]), str(row["image_id"]))
-                if key in where:
-                    lines[where[key]] = line
-                    continue
-                where[key] = len(lines)
-            lines.append(line)
+        lines = _latest_in_place((_jsonl_key(line), line) for line in text.splitlines())
         cache.write_text_atomic(self.path, "".join(f"{line}\n" for line in lines))
+
+
+def _latest_in_place(rows: Iterable[tuple[tuple[str, str] | None, T]]) -> list[T]:
+    """``rows`` (each with its (wnid, image_id), or None for a line that is no row)
+    keeping one per key: the latest, where the first one was."""
+    where: dict[tuple[str, str], int] = {}
+    kept: list[T] = []
+    for key, row in rows:
+        if key is not None:
+            if key in where:
+                kept[where[key]] = row
+                continue
+            where[key] = len(kept)
+        kept.append(row)
+    return kept
+
+
+def _jsonl_key(line: str) -> tuple[str, str] | None:
+    try:
+        row = json.loads(line)
+    except ValueError:
+        return None
+    if isinstance(row, dict) and row.get("wnid") and row.get("image_id"):
+        return str(row["wnid"]), str(row["image_id"])
+    return None
 
 
 # ------------------------------------------------------------------ plan

@@ -170,7 +170,9 @@ def test_an_original_archive_that_cannot_be_had_is_an_error(
     res = run(
         ["fetch", "--wnid", FISH, "--original", "--out", str(out), "--base-url", base], expect=1
     )
-    error, summary = res.stderr.splitlines()
+    lines = res.stderr.splitlines()
+    assert len(lines) == 2, res.stderr
+    error, summary = lines
     reason = "HTTP 404" if where == "/nowhere" else "Connection refused"
     assert error.startswith(f"imagenet: error: {FISH}: no archive of original images: ")
     assert reason in error and f"{base}/download/synset?wnid={FISH}" in error
