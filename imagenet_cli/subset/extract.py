@@ -698,15 +698,18 @@ def _stray_images(dst: Path, plan: Plan, fresh: set[tuple[str, str]]) -> list[st
     """A warning for images in this run's class folders that it does not write (an
     earlier run with another sample?): loaders would train on them too. Temporary
     files a killed run left on this machine are removed on the way."""
-    planned: dict[tuple[str, str], set[str]] = {}
+    planned: dict[tuple[str, str], set[str]] = {
+        (c.split, c.wnid): set() for c in plan.classes if (c.split, c.wnid) not in fresh
+    }
+    if not planned:  # a first run: every class folder is new
+        return []
     for item in plan.items:
-        planned.setdefault((item.split, item.wnid), set()).add(item.rel.rsplit("/", 1)[1])
+        names = planned.get((item.split, item.wnid))
+        if names is not None:
+            names.add(item.rel.rsplit("/", 1)[1])
     stray, example = 0, ""
-    for cls in plan.classes:
-        if (cls.split, cls.wnid) in fresh:
-            continue
-        folder = dst / cls.split / cls.wnid
-        names = planned.get((cls.split, cls.wnid), set())
+    for (split, wnid), names in planned.items():
+        folder = dst / split / wnid
         try:
             entries = list(os.scandir(folder))
         except OSError:

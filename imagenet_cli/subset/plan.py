@@ -137,6 +137,8 @@ def one_per_name(
     already named so is kept). Without this, one would overwrite the other and the
     manifest would list both.
     """
+    if options.resize is None and (not files or files[0].offset < 0):
+        return files  # names of one folder, kept as they are: they cannot meet
     by_name: dict[str, list[SourceFile]] = {}
     for f in files:
         by_name.setdefault(output_name(f.name, options), []).append(f)
