@@ -13,7 +13,9 @@ evicted from the page cache, and (folder cases) the source read once.
 
 - copy / hardlink of the 20 classes vs ``cp -r`` of the class folders (I/O floor);
 - --resize 160 (both cores) vs a sequential Pillow open-resize-save loop, with and
-  without JPEG draft mode (baselines in this file, ``--pillow-loop``);
+  without JPEG draft mode, and the draft loop over a pool of one process per core
+  (the least work an image takes, on every core: the bound for any resize at this
+  filter and quality); baselines in this file, ``--pillow-loop``;
 - 10 classes out of the 200-class tar, first run (index build) and second run
   (cached index), vs GNU tar pulling each class tar out of the outer tar; bytes
   read by the whole process tree from /proc/self/io (rchar), against the bytes of
@@ -157,25 +159,40 @@ def generate(data: Path, classes: int = 20, per_class: int = 100, tar_classes: i
 # ---------------------------------------------------------------- baseline: Pillow loop
 
 
-def pillow_loop(src: Path, dst: Path, size: int, draft: bool) -> None:
-    """What people write: open, (draft,) convert RGB, resize bicubic, save JPEG q90, one by one."""
-    from PIL import Image
-
+def pillow_loop(src: Path, dst: Path, size: int, draft: bool, procs: int = 1) -> None:
+    """What people write: open, (draft,) convert RGB, resize bicubic, save JPEG q90, one by
+    one; with ``procs`` > 1 the same work over a process pool (the measured bound)."""
+    jobs = []
     for wnid in sorted(os.listdir(src)):
         (dst / wnid).mkdir(parents=True, exist_ok=True)
-        for name in sorted(os.listdir(src / wnid)):
-            with Image.open(src / wnid / name) as im:
-                w, h = im.size
-                scale = size / min(w, h)
-                if draft and im.format == "JPEG":
-                    im.draft("RGB", (math.ceil(w * scale), math.ceil(h * scale)))
-                    w, h = im.size
-                    scale = size / min(w, h)
-                rgb = im.convert("RGB")
-                out = rgb.resize(
-                    (max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BICUBIC
-                )
-                out.save(dst / wnid / name, "JPEG", quality=90)
+        jobs += [
+            (src / wnid / n, dst / wnid / n, size, draft) for n in sorted(os.listdir(src / wnid))
+        ]
+    if procs > 1:
+        with Pool(procs) as pool:
+            for _ in pool.imap_unordered(pillow_one, jobs, chunksize=16):
+                pass
+    else:
+        for job in jobs:
+            pillow_one(job)
+
+
+def pillow_one(job: tuple[Path, Path, int, bool]) -> None:
+    from PIL import Image
+
+    src, dst, size, draft = job
+    with Image.open(src) as im:
+        w, h = im.size
+        scale = size / min(w, h)
+        if draft and im.format == "JPEG":
+            im.draft("RGB", (math.ceil(w * scale), math.ceil(h * scale)))
+            w, h = im.size
+            scale = size / min(w, h)
+        rgb = im.convert("RGB")
+        out = rgb.resize(
+            (max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BICUBIC
+        )
+        out.save(dst, "JPEG", quality=90)
 
 
 # ---------------------------------------------------------------- measuring
@@ -229,9 +246,10 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the outputs (DATA/out)")
     ap.add_argument("--pillow-loop", nargs=2, metavar=("SRC", "DST"), help=argparse.SUPPRESS)
     ap.add_argument("--draft", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--procs", type=int, default=1, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.pillow_loop:
-        pillow_loop(Path(a.pillow_loop[0]), Path(a.pillow_loop[1]), 160, a.draft)
+        pillow_loop(Path(a.pillow_loop[0]), Path(a.pillow_loop[1]), 160, a.draft, a.procs)
         return
     compile_package()
     generate(a.data)
@@ -278,6 +296,8 @@ def main() -> None:
         f"mkdir -p {{o}}/{w} && tar -xOf {tar} {w}.tar | tar -x -C {{o}}/{w}" for w in ten
     )
     ten_args = [a for w in ten for a in ("--wnid", w)]
+    cores = os.cpu_count() or 1
+    both = f"pillow loop + draft, {cores} procs"
     cases: dict[str, tuple[list[str] | str, Callable[[], None]]] = {
         "cp -r (20 classes)": (cp.format(o=out), fresh),
         "subset copy": (
@@ -301,6 +321,10 @@ def main() -> None:
         "pillow loop": ([py, __file__, "--pillow-loop", str(tree), str(out)], fresh),
         "pillow loop + draft": (
             [py, __file__, "--pillow-loop", str(tree), str(out), "--draft"],
+            fresh,
+        ),
+        both: (
+            [py, __file__, "--pillow-loop", str(tree), str(out), "--draft", "--procs", str(cores)],
             fresh,
         ),
         "subset --resize 160": (
@@ -356,6 +380,7 @@ def main() -> None:
         ("subset hardlink", ("cp -r (20 classes)", "<= 1.2x cp -r")),
         ("pillow loop", None),
         ("pillow loop + draft", None),
+        (both, ("pillow loop", "")),
         ("subset --resize 160", ("pillow loop", ">= 3x faster than the Pillow loop")),
         ("GNU tar (10 of 200 class tars)", None),
         ("subset tar, 1st run (index)", ("GNU tar (10 of 200 class tars)", "")),
@@ -371,16 +396,15 @@ def main() -> None:
             line += f"  {shown} than {base}" + (f"  (target {target})" if target else "")
         print(line + "  [" + ", ".join(f"{t:.3f}" for t in times[name]) + " s]")
     # The draft loop does the least Pillow work an image takes (1/2-scale decode, bicubic,
-    # encode); spread perfectly over every core it would be this much faster than the
-    # plain loop. No resize at the same filter and quality can beat that bound.
-    cores = os.cpu_count() or 1
-    bound = cores * med["pillow loop"] / med["pillow loop + draft"]
+    # encode). Over every core it is the bound no resize at this filter and quality can
+    # beat: measured, and as the arithmetic ideal (that work spread with no loss at all).
+    ideal = cores * med["pillow loop"] / med["pillow loop + draft"]
+    measured = med["pillow loop"] / med[both]
     reached = med["pillow loop"] / med["subset --resize 160"]
     print(
-        "resize vs Pillow loop + draft: "
-        f"{med['pillow loop + draft'] / med['subset --resize 160']:.2f}x faster; "
-        f"bound on {cores} cores (the draft loop's work spread perfectly): {bound:.2f}x "
-        f"the Pillow loop, of which resize reaches {reached / bound:.0%}"
+        f"resize: {reached:.2f}x the Pillow loop, {med[both] / med['subset --resize 160']:.2f}x "
+        f"the draft loop over {cores} processes ({measured:.2f}x the Pillow loop); "
+        f"the ideal spread of the draft loop would give {ideal:.2f}x"
     )
     second = statistics.median(reads["subset tar, 2nd run"])
     print(
