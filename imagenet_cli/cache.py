@@ -22,6 +22,14 @@ from .errors import ImagenetError, NotFoundError, UsageError
 
 CACHE_ENV = "IMAGENET_CACHE"
 APP_NAME = "imagenet-cli"
+# The cache directory tag (https://bford.info/cachedir/): backup tools skip a folder
+# holding it, and `cache clean` removes nothing from a folder without it.
+TAG_NAME = "CACHEDIR.TAG"
+TAG = (
+    b"Signature: 8a477f597d28d172789f06886806bc55\n"
+    b"# This file is a cache directory tag created by imagenet-cli.\n"
+    b"# For information about cache directory tags see https://bford.info/cachedir/\n"
+)
 
 
 def user_dir(kind: Literal["cache", "config"]) -> Path:
@@ -51,7 +59,28 @@ def cache_dir(create: bool = True) -> Path:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ImagenetError(f"cannot create cache folder {path}: {exc.strerror}") from exc
+        with contextlib.suppress(OSError):  # a read-only cache still serves lookups
+            _claim(path)
     return path
+
+
+def _claim(path: Path) -> None:
+    """Tag ``path`` as imagenet's cache if it is empty (new, or made empty for it)."""
+    if os.path.exists(os.path.join(path, TAG_NAME)):
+        return
+    with os.scandir(path) as entries:
+        if next(entries, None) is not None:
+            return  # a folder of someone else's: used, never claimed
+    write_bytes_atomic(os.path.join(path, TAG_NAME), TAG, fsync=False)
+
+
+def is_tagged(path: Path) -> bool:
+    """True if ``path`` holds imagenet's cache directory tag."""
+    try:
+        with open(os.path.join(path, TAG_NAME), "rb") as fh:
+            return fh.read(len(TAG)) == TAG
+    except OSError:
+        return False
 
 
 def cache_path(*parts: str, create_parent: bool = True) -> Path:
@@ -345,7 +374,9 @@ def cache_entries() -> list[CacheEntry]:
     root = cache_dir()
     entries = []
     for child in sorted(root.iterdir(), key=lambda p: p.name):
-        if child.name.startswith(".") and child.name.endswith(".lock"):
+        if (child.name.startswith(".") and child.name.endswith(".lock")) or (
+            child.name == TAG_NAME
+        ):
             continue
         files, size = _du(child)
         entries.append(CacheEntry(child.name, child, files, size))
@@ -377,8 +408,17 @@ def clean_cache(parts: Sequence[str] = (), *, dry_run: bool = False) -> Cleaned:
     Only the items imagenet writes (:data:`OWNED`) are ever removed; anything else in
     the folder is left and returned as ``foreign``. A name that is not in the cache is
     :class:`NotFoundError`, so a typo never silently removes nothing; naming an item
-    that is not imagenet's is a :class:`UsageError`.
+    that is not imagenet's is a :class:`UsageError`. A folder without imagenet's
+    :data:`TAG_NAME` (one that held files of its own when imagenet first used it) is
+    a :class:`UsageError`: nothing is removed from it.
     """
+    root = cache_dir()
+    if not is_tagged(root):
+        raise UsageError(
+            f"{root} was not made for imagenet's cache (it held other files when imagenet "
+            f"first used it, and has no {TAG_NAME}): nothing removed; remove imagenet's "
+            "items by hand, or set IMAGENET_CACHE to a folder of its own"
+        )
     entries = {e.name: e for e in cache_entries()}
     foreign = [e for e in entries.values() if e.name not in OWNED]
     if parts:

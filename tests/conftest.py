@@ -34,13 +34,16 @@ def built_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, built_index: Path) -> Path:
     """Fresh cache and config folders per test, holding a link to the prebuilt index."""
+    from imagenet_cli.cache import cache_dir
+
     cache = tmp_path / "cache"
-    (cache / "index").mkdir(parents=True)
+    monkeypatch.setenv("IMAGENET_CACHE", str(cache))
+    cache_dir()  # made (and tagged) as imagenet makes it
+    (cache / "index").mkdir()
     try:
         os.link(built_index, cache / "index" / built_index.name)
     except OSError:
         shutil.copy(built_index, cache / "index" / built_index.name)
-    monkeypatch.setenv("IMAGENET_CACHE", str(cache))
     monkeypatch.setenv("IMAGENET_CONFIG", str(tmp_path / "config"))
     for var in (
         "NO_COLOR",

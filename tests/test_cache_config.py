@@ -162,8 +162,48 @@ def test_cache_clean_removes_only_what_imagenet_wrote(isolated: Path) -> None:
     assert left == (
         f"imagenet: warning: left 2 item(s) imagenet did not write in {root}: mine, notes.txt"
     )
-    assert sorted(p.name for p in root.iterdir()) == ["mine", "notes.txt"]
+    assert sorted(p.name for p in root.iterdir()) == ["CACHEDIR.TAG", "mine", "notes.txt"]
     assert (root / "mine" / "thesis.tex").read_text() == "x"
+
+
+def test_a_new_or_empty_cache_folder_is_tagged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for folder in (tmp_path / "new" / "cache", tmp_path / "empty"):
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        if folder.name == "empty":
+            folder.mkdir()
+        monkeypatch.setenv("IMAGENET_CACHE", str(folder))
+        run(["cache", "path"])
+        assert (
+            (folder / "CACHEDIR.TAG")
+            .read_bytes()
+            .startswith(b"Signature: 8a477f597d28d172789f06886806bc55\n")
+        )
+        assert cache.is_tagged(folder)
+        assert "CACHEDIR.TAG" not in run(["cache", "info", "-f", "tsv"]).stdout
+
+
+def test_cache_clean_leaves_a_folder_that_held_other_files_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # IMAGENET_CACHE=~/imagenet by mistake, where bbox/ and subset/ are the user's own
+    data = tmp_path / "imagenet"
+    (data / "bbox").mkdir(parents=True)
+    (data / "bbox" / "n01440764_1.xml").write_text("<annotation/>")
+    (data / "subset").mkdir()
+    monkeypatch.setenv("IMAGENET_CACHE", str(data))
+    run(["synset", "show", "n02084071", "-f", "ids"])  # imagenet writes its index there
+    assert (data / "index").is_dir() and not (data / "CACHEDIR.TAG").exists()
+    for args in (["cache", "clean"], ["cache", "clean", "bbox"], ["cache", "clean", "--dry-run"]):
+        res = run(args, expect=2)
+        assert res.stderr == (
+            f"imagenet: error: {data} was not made for imagenet's cache (it held other files "
+            "when imagenet first used it, and has no CACHEDIR.TAG): nothing removed; remove "
+            "imagenet's items by hand, or set IMAGENET_CACHE to a folder of its own\n"
+        )
+    assert sorted(p.name for p in data.iterdir()) == ["bbox", "index", "subset"]
+    assert (data / "bbox" / "n01440764_1.xml").read_text() == "<annotation/>"
 
 
 def test_every_path_the_code_builds_in_the_cache_is_one_clean_knows() -> None:

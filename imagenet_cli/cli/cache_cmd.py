@@ -54,7 +54,8 @@ def clean(
     """Remove cached items; everything imagenet caches can be rebuilt or downloaded again.
 
     Only what imagenet writes there (bbox, index, lists, originals, subset, urllists) is
-    removed; anything else in the folder is left, and named.
+    removed; anything else in the folder is left, and named. A folder that held other
+    files when imagenet first used it (it has no CACHEDIR.TAG) is left alone.
 
     Example: imagenet cache clean index
     """
