@@ -341,3 +341,30 @@ def test_ctrl_c_at_a_prompt_exits_130(tmp_path: Path) -> None:
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 130, seen[-300:]
     assert b"interrupted" in seen and b"Traceback" not in seen
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+@pytest.mark.parametrize("command", [["synset", "show"], ["synset", "map"], ["synset", "parents"]])
+def test_no_ids_at_a_terminal_is_a_usage_error_not_a_wait(
+    command: list[str], tmp_path: Path
+) -> None:
+    import subprocess
+
+    env = {**os.environ, "IMAGENET_CACHE": os.environ["IMAGENET_CACHE"]}
+    main, terminal = os.openpty()
+    try:
+        res = subprocess.run(
+            [sys.executable, "-m", "imagenet_cli", *command],
+            stdin=terminal,
+            capture_output=True,
+            env=env,
+            timeout=60,  # a wait for typed input would end here, and fail the test
+        )
+    finally:
+        os.close(main)
+        os.close(terminal)
+    assert res.returncode == 2
+    assert res.stdout == b""
+    assert res.stderr == (
+        b"imagenet: error: no ids given: name one or more (wnid, offset or name), or pipe them in\n"
+    )

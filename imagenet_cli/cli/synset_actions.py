@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from .. import releases
-from ..errors import ExitCode, ImagenetError, NotFoundError
+from ..errors import ExitCode, ImagenetError, NotFoundError, UsageError
 from ..hierarchy import ROOT, Hierarchy, Synset, TreeNode
 from ..ids import expand_stdin
 from ..output import (
@@ -50,9 +50,19 @@ def synset_row(s: Synset, **extra: Any) -> dict[str, Any]:
     }
 
 
+def _ids_or_stdin(ids: Sequence[str] | None) -> Sequence[str]:
+    """``ids``, else ``-`` (the ids piped in); with none given at a terminal, a usage error
+    instead of a silent wait for typed input."""
+    if ids:
+        return ids
+    if sys.stdin is None or sys.stdin.isatty():
+        raise UsageError("no ids given: name one or more (wnid, offset or name), or pipe them in")
+    return ["-"]
+
+
 def _each_id(ids: Sequence[str] | None, outcome: Outcome) -> Iterator[tuple[str, Synset]]:
     h = Hierarchy.default()
-    for ident in expand_stdin(ids or ["-"]):
+    for ident in expand_stdin(_ids_or_stdin(ids)):
         try:
             yield ident, h.get(ident)
         except NotFoundError as err:
@@ -254,9 +264,10 @@ def map_ids(
     """Each id side by side with its wnid, offset, nltk name, ILSVRC index and first lemma."""
     outcome = Outcome()
     h = Hierarchy.default()
+    given = _ids_or_stdin(ids)
 
     def rows() -> Iterator[dict[str, Any]]:
-        for ident in expand_stdin(ids or ["-"]):
+        for ident in expand_stdin(given):
             try:
                 if ilsvrc_index and ident.strip().isdigit() and len(ident.strip()) < 8:
                     s = h.get(releases.ilsvrc_wnid(int(ident)))
