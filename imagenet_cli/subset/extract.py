@@ -136,7 +136,9 @@ def _write(path: str, offset: int, length: int, dest: str, opts: Options) -> tup
     width, height = imaging.file_size(path)
     if opts.mode == "hardlink":
         try:
-            os.link(path, dest)
+            # link(2) on Linux links a symbolic link itself, whose relative target would
+            # dangle from the target folder: link the file it names
+            os.link(os.path.realpath(path), dest)
         except OSError as exc:
             if exc.errno == 18:  # EXDEV
                 raise OSError(

@@ -516,3 +516,32 @@ def test_resize_batches_are_large_then_shrink_to_the_end() -> None:
     assert len(sizes) < 2000 // 16  # far fewer than batches of 16
     assert [len(b) for b in shrinking_batches(cast(Any, list(range(10))), workers=2)] == [4, 4, 2]
     assert list(shrinking_batches([], workers=2)) == []
+
+
+def test_hardlink_of_a_symlinked_source_links_the_image(tmp_path: Path) -> None:
+    # A train folder of symbolic links into a flat store (relative, as `ln -s` makes them):
+    # a hard link must reach the image, not copy the link, whose relative target means
+    # nothing from the target folder.
+    store, folder = tmp_path / "store", tmp_path / "train" / "n01440764"
+    store.mkdir()
+    folder.mkdir(parents=True)
+    for i in range(2):
+        (store / f"n01440764_{i}.JPEG").write_bytes(jpeg(i))
+        (folder / f"n01440764_{i}.JPEG").symlink_to(f"../../store/n01440764_{i}.JPEG")
+    dst = tmp_path / "out"
+    run(
+        [
+            "subset",
+            "extract",
+            "--from",
+            str(tmp_path / "train"),
+            "--to",
+            str(dst),
+            "--mode",
+            "hardlink",
+        ]
+    )
+    for i in range(2):
+        out = dst / "train" / "n01440764" / f"n01440764_{i}.JPEG"
+        assert not out.is_symlink()
+        assert out.stat().st_ino == (store / f"n01440764_{i}.JPEG").stat().st_ino
