@@ -29,7 +29,7 @@ from ..ids import is_wnid
 from . import imaging
 from .plan import SPLITS, Options, Plan, WorkItem, make_plan
 from .selection import Selection, select
-from .sources import Source, Split, open_source, printable
+from .sources import ClassFolders, LabelledFolder, Source, Split, open_source, printable
 
 if TYPE_CHECKING:
     from ..drivers.cluster import Cluster
@@ -434,6 +434,7 @@ def extract(request: Request, progress: Progress | None = None) -> Summary:
         )
         for s in request.sources
     ]
+    _check_overlap(Path(request.dst), sources)
     splits = _splits(sources, request.split)
     opts = request.options
     if opts.mode != "copy" and any(not s.on_disk for s in splits.values()):
@@ -624,6 +625,23 @@ def _check_options(request: Request) -> None:
     for src in request.sources:
         if Path(src).resolve() == dst.resolve():
             raise UsageError("--to must differ from --from")
+
+
+def _check_overlap(dst: Path, sources: list[Source]) -> None:
+    """Refuse a target whose split folders would be (or hold) a source's folders: its
+    images would count as already written, and new names would land among them."""
+    for source in sources:
+        for split in source.splits.values():
+            if not isinstance(split, ClassFolders | LabelledFolder):
+                continue
+            root = split.root.resolve()
+            for name in SPLITS:
+                out = (dst / name).resolve()
+                if root == out or out in root.parents:
+                    raise UsageError(
+                        f"--to {dst}: its {name} folder would be the source folder "
+                        f"{split.root} (or hold it); choose another --to"
+                    )
 
 
 def _index_progress(progress: Progress | None) -> Progress | None:

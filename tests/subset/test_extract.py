@@ -545,3 +545,29 @@ def test_hardlink_of_a_symlinked_source_links_the_image(tmp_path: Path) -> None:
         out = dst / "train" / "n01440764" / f"n01440764_{i}.JPEG"
         assert not out.is_symlink()
         assert out.stat().st_ino == (store / f"n01440764_{i}.JPEG").stat().st_ino
+
+
+def test_a_target_whose_split_folder_is_the_source_is_refused(tree: Tree, tmp_path: Path) -> None:
+    # --from X/train --to X: DST/train/<wnid>/ would be the source's own class folders, so
+    # nothing could be written (each image "already there") and a resized PNG would land
+    # beside its source.
+    before = files_under(tree.root)
+    for dst in (tree.root.parent, tree.root.parent / "." / "x" / ".."):
+        res = run(
+            [
+                "subset",
+                "extract",
+                "--from",
+                str(tree.root),
+                "--to",
+                str(dst),
+                "--resize",
+                "16",
+                "--wnid",
+                QUIRKY,
+            ],
+            expect=2,
+        )
+        assert res.stderr.count("\n") == 1 and str(tree.root) in res.stderr
+    assert files_under(tree.root) == before
+    assert not (tree.root.parent / "manifest.csv").exists()
