@@ -73,6 +73,20 @@ def test_kaggle_solution_csv(val_set: ValSet, tmp_path: Path) -> None:
     assert written(tmp_path / "o") == expected(ValSet(val_set.root, labels, val_set.data))
 
 
+def test_label_files_saved_with_a_byte_order_mark(val_set: ValSet, tmp_path: Path) -> None:
+    # Windows editors and Excel save UTF-8 with a BOM; the header must still be known.
+    labels = _shifted(val_set)
+    sol = tmp_path / "LOC_val_solution.csv"
+    rows = [f"{stem},{wnid} 1 2 30 20" for stem, wnid in labels.items()]
+    sol.write_text("\ufeffImageId,PredictionString\r\n" + "\r\n".join(rows) + "\r\n")
+    extract_all(val_set.root, tmp_path / "o", "--val-labels", str(sol))
+    assert written(tmp_path / "o") == expected(ValSet(val_set.root, labels, val_set.data))
+    wnids = tmp_path / "wnids.txt"
+    wnids.write_text("\ufeff" + "".join(f"{labels[s]}\n" for s in sorted(labels)))
+    extract_all(val_set.root, tmp_path / "o2", "--val-labels", str(wnids))
+    assert written(tmp_path / "o2") == expected(ValSet(val_set.root, labels, val_set.data))
+
+
 def test_devkit_ground_truth_with_devkit_synsets(val_set: ValSet, tmp_path: Path) -> None:
     # A devkit-style class order unlike the sorted one: ids count from the end.
     order = list(reversed(releases.classes("ilsvrc2012")))
