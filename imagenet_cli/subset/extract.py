@@ -454,6 +454,7 @@ def extract(request: Request, progress: Progress | None = None) -> Summary:
     problems += [p for split in splits.values() for p in split.problems] + plan.problems
     notes = chosen.notes + plan.notes
     notes += [f"{w}: not in the {s} split of the source; skipped" for w, s in chosen.missing]
+    notes += _unused_sources(sources, splits)
     plan = _drop_empty_classes(plan, request.selection, where, problems, notes)
     summary = Summary(request.dst, [s.layout for s in sources], plan, request.dry_run)
     summary.index_built = any(s.index_built for s in sources)
@@ -674,6 +675,17 @@ def _splits(sources: list[Source], wanted: str | None) -> dict[str, Split]:
         held = ", ".join(have) or "nothing"
         raise NotFoundError(f"the source has no {' or '.join(lacking)} split (it holds: {held})")
     return {n: have[n] for n in names}
+
+
+def _unused_sources(sources: list[Source], splits: dict[str, Split]) -> list[str]:
+    """A warning for each ``--from`` that holds none of the splits taken."""
+    taken = " and ".join(splits)
+    return [
+        f"--from {source.location}: holds the {' and '.join(source.splits)} split, "
+        f"not the {taken} split taken; not used (--split both takes train and val)"
+        for source in sources
+        if not set(source.splits) & set(splits)
+    ]
 
 
 def _guard_settings(dst: Path, opts: Options) -> None:

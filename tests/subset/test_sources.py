@@ -203,6 +203,21 @@ def test_train_and_val_from_two_sources(val_set: ValSet, tmp_path: Path) -> None
     assert sorted(written(dst, "train")) == wnids == sorted(written(dst, "val"))
 
 
+def test_a_source_of_a_split_not_taken_is_named(val_set: ValSet, tmp_path: Path) -> None:
+    # Without --split, train is taken: a second --from holding only val is not used, and
+    # the user who gave it is told so instead of finding no val folder later.
+    wnids = sorted(set(val_set.labels.values()))[:2]
+    train = write_tree(tmp_path / "train", wnids, 2, quirks=False).root
+    dst = tmp_path / "o"
+    args = ["subset", "extract", "--from", str(train), "--from", str(val_set.root)]
+    res = run([*args, "--to", str(dst)])
+    assert not (dst / "val").exists()
+    warning = [line for line in res.stderr.splitlines() if "warning" in line]
+    assert len(warning) == 1 and str(val_set.root) in warning[0] and "--split" in warning[0]
+    res = run([*args, "--to", str(tmp_path / "o2"), "--split", "both"])
+    assert "warning" not in res.stderr
+
+
 def hostile_tar(path: Path) -> Path:
     """A tar of tars whose class tar holds one good image and every kind of escape."""
     buf = io.BytesIO()
