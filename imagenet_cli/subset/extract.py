@@ -435,6 +435,12 @@ def extract(request: Request, progress: Progress | None = None) -> Summary:
         for s in request.sources
     ]
     _check_overlap(Path(request.dst), sources)
+    for source in sources:
+        if not any(split.classes() for split in source.splits.values()):
+            # e.g. a flat val folder read as class folders: nothing to select from
+            hint = "; is --layout right?" if request.layout else ""
+            found = f"{source.location}: no class with images found as layout {source.layout}"
+            raise NotFoundError("\n".join([*source.problems, found + hint]))
     splits = _splits(sources, request.split)
     opts = request.options
     if opts.mode != "copy" and any(not s.on_disk for s in splits.values()):

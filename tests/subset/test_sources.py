@@ -283,6 +283,19 @@ def test_cut_off_tar_gives_what_is_whole(tree: Tree, tmp_path: Path) -> None:
     assert why in stderr and f"lacks 1 selected class(es) in its train split: {fourth}" in stderr
 
 
+@pytest.mark.parametrize("layout", ["imagefolder", "fetch", "val-folder"])
+def test_a_layout_that_finds_no_class_says_so(
+    tree: Tree, val_set: ValSet, layout: str, tmp_path: Path
+) -> None:
+    # A flat val folder read as class folders (or class folders as a flat val folder)
+    # finds nothing: the error names the source and its layout, not "the selection".
+    src = tree.root if layout == "val-folder" else val_set.root
+    args = ["--from", str(src), "--to", str(tmp_path / "o"), "--layout", layout]
+    res = run(["subset", "extract", *args], expect=3)
+    assert res.stderr.count("\n") == 1
+    assert f"{src}: no class with images found as layout {layout}" in res.stderr
+
+
 @pytest.mark.parametrize("layout", ["train-tar", "val-folder"])
 def test_wrong_layout_is_a_usage_error(train_tar: Path, layout: str, tmp_path: Path) -> None:
     src = train_tar if layout == "val-folder" else train_tar.parent / "train"
