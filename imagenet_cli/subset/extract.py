@@ -29,7 +29,7 @@ from ..ids import is_wnid
 from . import imaging
 from .plan import SPLITS, Options, Plan, WorkItem, make_plan
 from .selection import Selection, select
-from .sources import Source, Split, open_source, printable
+from .sources import ClassFolders, LabelledFolder, Source, Split, open_source, printable
 
 if TYPE_CHECKING:
     from ..drivers.cluster import Cluster
@@ -136,7 +136,9 @@ def _write(path: str, offset: int, length: int, dest: str, opts: Options) -> tup
     width, height = imaging.file_size(path)
     if opts.mode == "hardlink":
         try:
-            os.link(path, dest)
+            # link(2) on Linux links a symbolic link itself, whose relative target would
+            # dangle from the target folder: link the file it names
+            os.link(os.path.realpath(path), dest)
         except OSError as exc:
             if exc.errno == 18:  # EXDEV
                 raise OSError(
@@ -432,6 +434,13 @@ def extract(request: Request, progress: Progress | None = None) -> Summary:
         )
         for s in request.sources
     ]
+    _check_overlap(Path(request.dst), sources)
+    for source in sources:
+        if not any(split.classes() for split in source.splits.values()):
+            # e.g. a flat val folder read as class folders: nothing to select from
+            hint = "; is --layout right?" if request.layout else ""
+            found = f"{source.location}: no class with images found as layout {source.layout}"
+            raise NotFoundError("\n".join([*source.problems, found + hint]))
     splits = _splits(sources, request.split)
     opts = request.options
     if opts.mode != "copy" and any(not s.on_disk for s in splits.values()):
@@ -451,6 +460,7 @@ def extract(request: Request, progress: Progress | None = None) -> Summary:
     problems += [p for split in splits.values() for p in split.problems] + plan.problems
     notes = chosen.notes + plan.notes
     notes += [f"{w}: not in the {s} split of the source; skipped" for w, s in chosen.missing]
+    notes += _unused_sources(sources, splits)
     plan = _drop_empty_classes(plan, request.selection, where, problems, notes)
     summary = Summary(request.dst, [s.layout for s in sources], plan, request.dry_run)
     summary.index_built = any(s.index_built for s in sources)
@@ -624,6 +634,23 @@ def _check_options(request: Request) -> None:
             raise UsageError("--to must differ from --from")
 
 
+def _check_overlap(dst: Path, sources: list[Source]) -> None:
+    """Refuse a target whose split folders would be (or hold) a source's folders: its
+    images would count as already written, and new names would land among them."""
+    for source in sources:
+        for split in source.splits.values():
+            if not isinstance(split, ClassFolders | LabelledFolder):
+                continue
+            root = split.root.resolve()
+            for name in SPLITS:
+                out = (dst / name).resolve()
+                if root == out or out in root.parents:
+                    raise UsageError(
+                        f"--to {dst}: its {name} folder would be the source folder "
+                        f"{split.root} (or hold it); choose another --to"
+                    )
+
+
 def _index_progress(progress: Progress | None) -> Progress | None:
     if progress is None:
         return None
@@ -654,6 +681,17 @@ def _splits(sources: list[Source], wanted: str | None) -> dict[str, Split]:
         held = ", ".join(have) or "nothing"
         raise NotFoundError(f"the source has no {' or '.join(lacking)} split (it holds: {held})")
     return {n: have[n] for n in names}
+
+
+def _unused_sources(sources: list[Source], splits: dict[str, Split]) -> list[str]:
+    """A warning for each ``--from`` that holds none of the splits taken."""
+    taken = " and ".join(splits)
+    return [
+        f"--from {source.location}: holds the {' and '.join(source.splits)} split, "
+        f"not the {taken} split taken; not used (--split both takes train and val)"
+        for source in sources
+        if not set(source.splits) & set(splits)
+    ]
 
 
 def _guard_settings(dst: Path, opts: Options) -> None:

@@ -79,7 +79,7 @@ def _read_text(path: Path) -> str:
         size = path.stat().st_size
         if size > MAX_LABEL_FILE:
             raise UsageError(f"{path}: {size} bytes is too large for a label file")
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")  # without the BOM Windows tools write
     except FileNotFoundError:
         raise NotFoundError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:

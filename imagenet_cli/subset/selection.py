@@ -55,8 +55,9 @@ def select(
     explicit = _explicit(selection, h)
     notes: list[str] = []
     candidates = set(common) if explicit is None else set(explicit)
+    below: set[str] | None = None
     if selection.under:
-        below: set[str] = set()
+        below = set()
         for ident in selection.under:
             below.update(h.descendants(ident, include_self=True))
         candidates &= below
@@ -64,6 +65,8 @@ def select(
             candidates &= common
     if selection.release:
         candidates &= releases.class_set(selection.release)
+    if explicit is None and selection.classes is None and len(available) > 1:
+        notes.extend(_in_some_splits(available, common, below, selection.release))
     missing: list[tuple[str, str]] = []
     if explicit is not None:
         for split, classes in sorted(available.items()):
@@ -93,8 +96,32 @@ def select(
             rng = random.Random(f"{selection.seed}:classes")
             chosen = sorted(rng.sample(chosen, selection.classes))
     if not chosen:
-        raise NotFoundError(f"no class of {where} matches the selection")
+        why = f": {'; '.join(notes)}" if notes else ""
+        raise NotFoundError(f"no class of {where} matches the selection{why}")
     return Selected(chosen, missing, notes)
+
+
+def _in_some_splits(
+    available: Mapping[str, set[str]],
+    common: set[str],
+    below: set[str] | None,
+    release: str | None,
+) -> list[str]:
+    """A warning for the classes ``--under`` / ``--release`` (or no selection) would have
+    taken but that are not in every split."""
+    left = set.union(*(set(c) for c in available.values())) - common
+    if below is not None:
+        left &= below
+    if release:
+        left &= releases.class_set(release)
+    if not left:
+        return []
+    first = min(left)
+    held = "/".join(s for s, classes in sorted(available.items()) if first in classes)
+    return [
+        f"{len(left)} class(es) of the source are not in every split taken and are left out, "
+        f"so that the splits share one class list (e.g. {first}: {held} only)"
+    ]
 
 
 def _explicit(selection: Selection, h: Hierarchy) -> set[str] | None:

@@ -516,3 +516,58 @@ def test_resize_batches_are_large_then_shrink_to_the_end() -> None:
     assert len(sizes) < 2000 // 16  # far fewer than batches of 16
     assert [len(b) for b in shrinking_batches(cast(Any, list(range(10))), workers=2)] == [4, 4, 2]
     assert list(shrinking_batches([], workers=2)) == []
+
+
+def test_hardlink_of_a_symlinked_source_links_the_image(tmp_path: Path) -> None:
+    # A train folder of symbolic links into a flat store (relative, as `ln -s` makes them):
+    # a hard link must reach the image, not copy the link, whose relative target means
+    # nothing from the target folder.
+    store, folder = tmp_path / "store", tmp_path / "train" / "n01440764"
+    store.mkdir()
+    folder.mkdir(parents=True)
+    for i in range(2):
+        (store / f"n01440764_{i}.JPEG").write_bytes(jpeg(i))
+        (folder / f"n01440764_{i}.JPEG").symlink_to(f"../../store/n01440764_{i}.JPEG")
+    dst = tmp_path / "out"
+    run(
+        [
+            "subset",
+            "extract",
+            "--from",
+            str(tmp_path / "train"),
+            "--to",
+            str(dst),
+            "--mode",
+            "hardlink",
+        ]
+    )
+    for i in range(2):
+        out = dst / "train" / "n01440764" / f"n01440764_{i}.JPEG"
+        assert not out.is_symlink()
+        assert out.stat().st_ino == (store / f"n01440764_{i}.JPEG").stat().st_ino
+
+
+def test_a_target_whose_split_folder_is_the_source_is_refused(tree: Tree, tmp_path: Path) -> None:
+    # --from X/train --to X: DST/train/<wnid>/ would be the source's own class folders, so
+    # nothing could be written (each image "already there") and a resized PNG would land
+    # beside its source.
+    before = files_under(tree.root)
+    for dst in (tree.root.parent, tree.root.parent / "." / "x" / ".."):
+        res = run(
+            [
+                "subset",
+                "extract",
+                "--from",
+                str(tree.root),
+                "--to",
+                str(dst),
+                "--resize",
+                "16",
+                "--wnid",
+                QUIRKY,
+            ],
+            expect=2,
+        )
+        assert res.stderr.count("\n") == 1 and str(tree.root) in res.stderr
+    assert files_under(tree.root) == before
+    assert not (tree.root.parent / "manifest.csv").exists()

@@ -272,3 +272,40 @@ def test_every_id_the_extract_help_gives_as_an_example_is_accepted() -> None:
     assert examples
     for ident in examples:
         assert Hierarchy.default().get(ident).wnid == "n02084071", ident
+
+
+def test_both_splits_without_a_selection_name_the_classes_of_one_split(
+    tree: Tree, tmp_path: Path
+) -> None:
+    # A val folder holding one of the train classes: with --split both and no selection,
+    # only that class is taken (one class list for both splits), and the user is told how
+    # many classes of the source were left out, with an example, not left to count folders.
+    val = tmp_path / "val" / "n01440764"
+    val.mkdir(parents=True)
+    (val / "v.JPEG").write_bytes(jpeg(7))
+    root = tmp_path / "both"
+    root.mkdir()
+    os.symlink(tree.root, root / "train")
+    os.symlink(tmp_path / "val", root / "val")
+    dst = tmp_path / "o"
+    res = run(["subset", "extract", "--from", str(root), "--to", str(dst), "--split", "both"])
+    assert classes_of(dst) == ["n01440764"] == classes_of(dst, "val")
+    warning = [line for line in res.stderr.splitlines() if "warning" in line]
+    assert len(warning) == 1 and "12 class(es)" in warning[0] and "n01443537" in warning[0]
+    # a subtree whose only class is in one split: the error says why nothing is left
+    res = run(
+        [
+            "subset",
+            "extract",
+            "--from",
+            str(root),
+            "--to",
+            str(dst),
+            "--split",
+            "both",
+            "--under",
+            "n01443537",
+        ],
+        expect=3,
+    )
+    assert res.stderr.count("\n") == 1 and "n01443537: train only" in res.stderr

@@ -73,6 +73,20 @@ def test_kaggle_solution_csv(val_set: ValSet, tmp_path: Path) -> None:
     assert written(tmp_path / "o") == expected(ValSet(val_set.root, labels, val_set.data))
 
 
+def test_label_files_saved_with_a_byte_order_mark(val_set: ValSet, tmp_path: Path) -> None:
+    # Windows editors and Excel save UTF-8 with a BOM; the header must still be known.
+    labels = _shifted(val_set)
+    sol = tmp_path / "LOC_val_solution.csv"
+    rows = [f"{stem},{wnid} 1 2 30 20" for stem, wnid in labels.items()]
+    sol.write_text("\ufeffImageId,PredictionString\r\n" + "\r\n".join(rows) + "\r\n")
+    extract_all(val_set.root, tmp_path / "o", "--val-labels", str(sol))
+    assert written(tmp_path / "o") == expected(ValSet(val_set.root, labels, val_set.data))
+    wnids = tmp_path / "wnids.txt"
+    wnids.write_text("\ufeff" + "".join(f"{labels[s]}\n" for s in sorted(labels)))
+    extract_all(val_set.root, tmp_path / "o2", "--val-labels", str(wnids))
+    assert written(tmp_path / "o2") == expected(ValSet(val_set.root, labels, val_set.data))
+
+
 def test_devkit_ground_truth_with_devkit_synsets(val_set: ValSet, tmp_path: Path) -> None:
     # A devkit-style class order unlike the sorted one: ids count from the end.
     order = list(reversed(releases.classes("ilsvrc2012")))
@@ -189,6 +203,21 @@ def test_train_and_val_from_two_sources(val_set: ValSet, tmp_path: Path) -> None
     assert sorted(written(dst, "train")) == wnids == sorted(written(dst, "val"))
 
 
+def test_a_source_of_a_split_not_taken_is_named(val_set: ValSet, tmp_path: Path) -> None:
+    # Without --split, train is taken: a second --from holding only val is not used, and
+    # the user who gave it is told so instead of finding no val folder later.
+    wnids = sorted(set(val_set.labels.values()))[:2]
+    train = write_tree(tmp_path / "train", wnids, 2, quirks=False).root
+    dst = tmp_path / "o"
+    args = ["subset", "extract", "--from", str(train), "--from", str(val_set.root)]
+    res = run([*args, "--to", str(dst)])
+    assert not (dst / "val").exists()
+    warning = [line for line in res.stderr.splitlines() if "warning" in line]
+    assert len(warning) == 1 and str(val_set.root) in warning[0] and "--split" in warning[0]
+    res = run([*args, "--to", str(tmp_path / "o2"), "--split", "both"])
+    assert "not used" not in res.stderr
+
+
 def hostile_tar(path: Path) -> Path:
     """A tar of tars whose class tar holds one good image and every kind of escape."""
     buf = io.BytesIO()
@@ -252,6 +281,19 @@ def test_cut_off_tar_gives_what_is_whole(tree: Tree, tmp_path: Path) -> None:
         assert (tmp_path / "b" / "train" / third / name).read_bytes() == tree.files[third][name]
     stderr = extract("c", fourth, 3)
     assert why in stderr and f"lacks 1 selected class(es) in its train split: {fourth}" in stderr
+
+
+@pytest.mark.parametrize("layout", ["imagefolder", "fetch", "val-folder"])
+def test_a_layout_that_finds_no_class_says_so(
+    tree: Tree, val_set: ValSet, layout: str, tmp_path: Path
+) -> None:
+    # A flat val folder read as class folders (or class folders as a flat val folder)
+    # finds nothing: the error names the source and its layout, not "the selection".
+    src = tree.root if layout == "val-folder" else val_set.root
+    args = ["--from", str(src), "--to", str(tmp_path / "o"), "--layout", layout]
+    res = run(["subset", "extract", *args], expect=3)
+    assert res.stderr.count("\n") == 1
+    assert f"{src}: no class with images found as layout {layout}" in res.stderr
 
 
 @pytest.mark.parametrize("layout", ["train-tar", "val-folder"])
