@@ -241,12 +241,17 @@ def _umask() -> int:
     return _UMASK
 
 
+class LockBusy(ImagenetError):
+    """Another process holds the lock (past the timeout)."""
+
+
 @contextlib.contextmanager
 def file_lock(path: str | os.PathLike[str], timeout: float | None = None) -> Iterator[None]:
     """Hold an exclusive advisory lock on ``path`` (created if needed) across processes.
 
-    Blocks until the lock is free, or raises :class:`ImagenetError` after ``timeout``
-    seconds. The lock goes with the process, so a killed holder never leaves it stuck.
+    Blocks until the lock is free, or raises :class:`LockBusy` after ``timeout``
+    seconds (0: one try). The lock goes with the process, so a killed holder never
+    leaves it stuck.
     """
     lock_path = Path(path)
     lock_path.parent.mkdir(parents=True, exist_ok=True)
@@ -272,7 +277,7 @@ if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
                 return
             except OSError:
                 if deadline is not None and time.monotonic() > deadline:
-                    raise ImagenetError(f"timed out waiting for lock {path}") from None
+                    raise LockBusy(f"timed out waiting for lock {path}") from None
                 time.sleep(0.05)
 
     def _release(fd: int) -> None:
@@ -293,7 +298,7 @@ else:
                 return
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise ImagenetError(f"timed out waiting for lock {path}") from None
+                    raise LockBusy(f"timed out waiting for lock {path}") from None
                 time.sleep(0.02)
 
     def _release(fd: int) -> None:

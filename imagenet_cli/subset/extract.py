@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import config
-from ..cache import remove_stale_temp, temp_name, write_bytes_atomic
+from ..cache import LockBusy, file_lock, remove_stale_temp, temp_name, write_bytes_atomic
 from ..drivers import batched, failure_reason, map_batches, session
 from ..errors import NotFoundError, UsageError
 from ..hierarchy import Hierarchy
@@ -38,6 +38,7 @@ Progress = Callable[[int, int | None, str], None]
 
 MODES = ("copy", "hardlink", "symlink")
 SETTINGS_FILE = ".imagenet-subset.json"
+LOCK_FILE = ".imagenet-subset.lock"
 MANIFEST_COLUMNS = ("split", "wnid", "source", "path", "bytes", "width", "height")
 MAX_BBOX_XML = 1024 * 1024
 BATCH_SIZE = 64  # images per task on a cluster
@@ -80,7 +81,9 @@ def process(job: Job) -> ItemResult:
     st = None
     if not job.fresh:
         with contextlib.suppress(FileNotFoundError):
-            st = os.lstat(dest)
+            # a link's own size is not the image's: follow it (a dangling one then
+            # counts as missing, and making it again fails with a reason)
+            st = os.stat(dest) if opts.mode == "symlink" else os.lstat(dest)
     try:
         if st is not None:
             if job.known is not None and job.known[0] == st.st_size:
@@ -462,6 +465,7 @@ def extract(request: Request, progress: Progress | None = None) -> Summary:
     notes = chosen.notes + plan.notes
     notes += [f"{w}: not in the {s} split of the source; skipped" for w, s in chosen.missing]
     notes += _unused_sources(sources, splits)
+    notes += _unused_options(request, splits)
     plan = _drop_empty_classes(plan, request.selection, where, problems, notes)
     summary = Summary(request.dst, [s.layout for s in sources], plan, request.dry_run)
     summary.index_built = any(s.index_built for s in sources)
@@ -470,7 +474,7 @@ def extract(request: Request, progress: Progress | None = None) -> Summary:
     if request.dry_run:
         summary.seconds = time.perf_counter() - started
         return summary
-    with session(request.scheduler) as cluster:
+    with _writing(Path(request.dst)), session(request.scheduler) as cluster:
         _run(request, summary, plan, plan.wnids, splits, cluster, progress)
     summary.seconds = time.perf_counter() - started
     return summary
@@ -695,6 +699,36 @@ def _unused_sources(sources: list[Source], splits: dict[str, Split]) -> list[str
     ]
 
 
+def _unused_options(request: Request, splits: dict[str, Split]) -> list[str]:
+    """A warning for each option given for a split that is not taken."""
+    given = [
+        ("--per-class", request.per_class, "train", " (--val-per-class samples val)"),
+        ("--val-per-class", request.val_per_class, "val", ""),
+        ("--val-labels", request.val_labels, "val", ""),
+        ("--devkit-synsets", request.devkit_synsets, "val", ""),
+    ]
+    return [
+        f"{option} applies to the {split} split, which this run does not take; not used{hint}"
+        for option, value, split, hint in given
+        if value is not None and split not in splits
+    ]
+
+
+@contextlib.contextmanager
+def _writing(dst: Path) -> Iterator[None]:
+    """Hold ``dst`` for this run: a second run into it at once is refused, so two runs
+    never mix their images or race past each other's settings check."""
+    try:
+        with file_lock(dst / LOCK_FILE, timeout=2):
+            yield
+    except LockBusy:
+        raise UsageError(
+            f"--to {dst}: another 'imagenet subset extract' is writing into this folder"
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"--to {dst}: cannot write there ({exc.strerror or exc})") from None
+
+
 def _guard_settings(dst: Path, opts: Options) -> None:
     """Refuse to mix images written with other settings in one folder."""
     path = dst / SETTINGS_FILE
@@ -708,7 +742,7 @@ def _guard_settings(dst: Path, opts: Options) -> None:
             f"{path} is damaged, so the settings {dst} was written with are unknown; "
             f"use a new folder or remove {path}"
         ) from None
-    if previous is not None and previous != wanted:
+    if previous is not None and _decisive(previous) != _decisive(wanted):
         was = ", ".join(f"{k}={v}" for k, v in sorted(previous.items()))
         raise UsageError(
             f"{dst} was written with other settings ({was}); use a new folder or remove {path}"
@@ -716,6 +750,14 @@ def _guard_settings(dst: Path, opts: Options) -> None:
     if previous is None:
         dst.mkdir(parents=True, exist_ok=True)
         write_atomic(str(path), (json.dumps(wanted, sort_keys=True) + "\n").encode())
+
+
+def _decisive(settings: dict[str, object]) -> dict[str, object]:
+    """The settings that decide the bytes: without a resize, quality and resize mode
+    change nothing."""
+    if settings.get("resize") is None:
+        return {k: v for k, v in settings.items() if k not in ("resize_mode", "quality")}
+    return settings
 
 
 def _stray_classes(dst: Path, splits: dict[str, Split], wnids: list[str]) -> list[str]:

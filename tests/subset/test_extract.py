@@ -12,7 +12,7 @@ from PIL import Image
 
 from tests.conftest import run
 
-from .conftest import IMAGENETTE, QUIRKY, Tree, add_bytes, jpeg
+from .conftest import IMAGENETTE, QUIRKY, Tree, ValSet, add_bytes, jpeg
 
 
 def manifest(dst: Path) -> list[dict[str, str]]:
@@ -571,3 +571,73 @@ def test_a_target_whose_split_folder_is_the_source_is_refused(tree: Tree, tmp_pa
         assert res.stderr.count("\n") == 1 and str(tree.root) in res.stderr
     assert files_under(tree.root) == before
     assert not (tree.root.parent / "manifest.csv").exists()
+
+
+def test_quality_and_resize_mode_without_resize_are_no_other_settings(
+    tree: Tree, tmp_path: Path
+) -> None:
+    dst = tmp_path / "out"
+    base = ["subset", "extract", "--from", str(tree.root), "--to", str(dst), "--wnid", "n01440764"]
+    run(base)
+    res = run([*base, "--quality", "70", "--resize-mode", "longer"])  # bytes copied either way
+    assert "0 written, 4 already there" in res.stderr
+
+
+def test_a_second_run_into_the_same_folder_at_once_is_refused(tree: Tree, tmp_path: Path) -> None:
+    from imagenet_cli.cache import file_lock
+
+    dst = tmp_path / "out"
+    args = ["subset", "extract", "--from", str(tree.root), "--to", str(dst), "--wnid", "n01440764"]
+    with file_lock(dst / ".imagenet-subset.lock"):  # as the first run holds it
+        res = run(args, expect=2)
+    assert res.stderr == (
+        f"imagenet: error: --to {dst}: another 'imagenet subset extract' is writing into "
+        "this folder\n"
+    )
+    assert not (dst / "train").exists()
+    assert "4 written" in run(args).stderr  # free again once the first run ends
+    assert "4 written" not in run([*args, "--dry-run"]).stderr  # a plan takes no lock
+
+
+def test_options_for_a_split_not_taken_are_named(
+    tree: Tree, val_set: ValSet, tmp_path: Path
+) -> None:
+    labels = tmp_path / "labels.txt"
+    labels.write_text("".join(f"{val_set.labels[s]}\n" for s in sorted(val_set.labels)))
+    out = ["--to", str(tmp_path / "out"), "--dry-run"]
+    res = run(["subset", "extract", "--from", str(val_set.root), *out, "--per-class", "1"])
+    assert res.stderr.startswith(
+        "imagenet: warning: --per-class applies to the train split, which this run does not "
+        "take; not used (--val-per-class samples val)\n"
+    )
+    res = run(
+        [
+            "subset",
+            "extract",
+            "--from",
+            str(tree.root),
+            *out,
+            "--val-per-class",
+            "1",
+            "--val-labels",
+            str(labels),
+        ]
+    )
+    warned = [line for line in res.stderr.splitlines() if "which this run does not take" in line]
+    assert [w.split()[2] for w in warned] == ["--val-per-class", "--val-labels"]
+
+
+def test_a_symlink_rerun_trusts_the_manifest_as_other_modes_do(tree: Tree, tmp_path: Path) -> None:
+    dst = tmp_path / "out"
+    args = ["subset", "extract", "--from", str(tree.root), "--to", str(dst), "--wnid"]
+    run([*args, "n01440764", "--mode", "symlink"])
+    text = (dst / "manifest.csv").read_text()
+    row = manifest(dst)[0]
+    marked = text.replace(
+        f"{row['path']},{row['bytes']},{row['width']},", f"{row['path']},{row['bytes']},999,"
+    )
+    (dst / "manifest.csv").write_text(marked)
+    res = run([*args, "n01440764", "--mode", "symlink"])
+    assert "0 written, 4 already there" in res.stderr
+    # the size matched, so the image was not opened again for its header
+    assert manifest(dst)[0]["width"] == "999"
