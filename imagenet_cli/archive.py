@@ -276,8 +276,12 @@ def iter_tar(
             if len(block) < BLOCK:
                 if not block and seen_header:
                     return  # no end-of-archive blocks: tolerated, as GNU tar does
+                if not block:
+                    raise ArchiveError("empty archive")
                 raise ArchiveError(
-                    "archive ends in the middle of a header" if block else "empty archive"
+                    "archive ends in the middle of a header"
+                    if seen_header
+                    else f"not a tar archive ({len(block)} bytes, less than one tar header)"
                 )
             if block == _ZERO_BLOCK:
                 return  # end-of-archive marker

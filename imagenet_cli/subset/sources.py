@@ -355,6 +355,8 @@ def detect_layout(path: Path) -> str:
     if path.is_file():
         return _tar_layout(path)
     if not path.is_dir():
+        if path.exists():  # a device or a pipe, say /dev/null
+            raise UsageError(f"{path}: not a folder or a tar archive")
         raise NotFoundError(f"{path}: no such file or folder")
     if _kaggle_root(path) is not None:
         return "kaggle"

@@ -116,6 +116,7 @@ def test_offsets_point_at_the_data() -> None:
     [
         (b"", "empty archive"),
         (b"just some text, not a tar at all" * 40, "not a tar archive"),
+        (b"<annotation/>\n", r"not a tar archive \(14 bytes, less than one tar header\)"),
         (b"\x1f\x8b" + b"\x00" * 100, "corrupt gzip"),
     ],
 )

@@ -250,3 +250,8 @@ def test_what_cannot_be_read_or_written_is_one_line_each(tree: Tree, tmp_path: P
     finally:
         for path in (locked, tar, boxes / f"{first}.xml", read_only):
             path.chmod(0o755)
+
+
+def test_a_source_that_is_neither_folder_nor_file_is_named_as_such(tmp_path: Path) -> None:
+    err = extract("--from", "/dev/null", "--to", str(tmp_path / "o"), "--dry-run", expect=2)
+    assert err == "imagenet: error: /dev/null: not a folder or a tar archive\n"
