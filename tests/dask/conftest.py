@@ -61,8 +61,7 @@ def own_cluster(request: pytest.FixtureRequest) -> Iterator[tuple[Any, str]]:
     """A client and address of a LocalCluster of the test's own, for tests that kill
     workers: the shared cluster never waits on a worker being restarted. Scheduler
     settings come from ``@pytest.mark.parametrize("own_cluster", [{...}], indirect=True)``."""
-    import distributed
-
+    distributed = _distributed()
     cluster = _local_cluster(**getattr(request, "param", {}))
     try:
         with distributed.Client(cluster, set_as_default=False) as cl:  # type: ignore[no-untyped-call]
@@ -81,8 +80,7 @@ def scheduler(dask_cluster: Any) -> str:
 @pytest.fixture
 def client(dask_cluster: Any) -> Iterator[Any]:
     """A client of the test cluster, for plugins and worker pids."""
-    import distributed
-
+    distributed = _distributed()
     with distributed.Client(dask_cluster, set_as_default=False) as cl:  # type: ignore[no-untyped-call]
         cl.wait_for_workers(2, timeout=60)
         yield cl

@@ -51,7 +51,7 @@ def test_subset_extract_same_as_local(scheduler: str, train: Path, tmp_path: Pat
             tree_bytes(tmp_path / f"{name}-local"),
             tree_bytes(tmp_path / f"{name}-dask"),
         )
-        assert len(local) == 12 + 3  # images, manifest, classes, settings
+        assert len(local) == 12 + 4  # images, manifest, classes, settings, lock
         assert local == remote
 
 
