@@ -79,7 +79,7 @@ def extract(
         list[str] | None,
         typer.Option(
             "--wnid",
-            help="A class (any synset id form); repeatable.",
+            help="A class (any synset id form; '-': stdin); repeatable.",
             show_default=False,
             rich_help_panel=_SEL,
         ),
