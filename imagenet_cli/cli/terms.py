@@ -16,6 +16,7 @@ app = typer.Typer(
     # Help texts are plain text: '[default: ...]' must show, not vanish as markup.
     rich_markup_mode=None,
     help="ImageNet's terms of access: show, accept, status, revoke.",
+    epilog="Example: imagenet terms show",
     no_args_is_help=True,
 )
 
