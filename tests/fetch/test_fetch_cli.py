@@ -78,6 +78,13 @@ def test_accept_status_revoke() -> None:
     run(["terms", "status"], expect=4)
 
 
+def test_terms_status_rows_without_header() -> None:
+    run(["terms", "accept", *IDENTITY, "--yes"])
+    res = run(["terms", "status", "-f", "tsv", "--no-header"])
+    (line,) = res.stdout.splitlines()
+    assert line.startswith("true\t") and "Ada Lovelace" in line
+
+
 def test_terms_show() -> None:
     res = run(["terms", "show"])
     version = terms.current().version
