@@ -412,6 +412,16 @@ def test_url_list_over_http_with_etag(server: ImageServer, accepted: object) -> 
 # ------------------------------------------------------------------ fetch
 
 
+def test_summary_line_of_a_rerun_counts_what_was_done_before(
+    base_env: ImageServer, tmp_path: Path, accepted: object
+) -> None:
+    fish_list(base_env, ["ok/a.jpg", "404/b.jpg", "html/c.jpg"])
+    args = ["fetch", "--wnid", FISH, "--out", str(tmp_path / "out"), "--retries", "0", "-j", "1"]
+    assert " over 1 synset; manifest " in run(args).stderr
+    # a log has only this line: it says why nothing was fetched this time
+    assert " over 0 synsets; 3 URLs done before; manifest " in run(args).stderr
+
+
 def test_fetch_strict_and_summary(base_env: ImageServer, tmp_path: Path, accepted: object) -> None:
     fish_list(base_env, ["ok/a.jpg", "404/b.jpg", "html/c.jpg"])
     out = tmp_path / "out"
