@@ -23,15 +23,14 @@ import generate  # noqa: E402
 
 
 def _commands() -> list[tuple[str, Any]]:
+    """Every command, groups (``imagenet synset``) and the root included."""
     found: list[tuple[str, Any]] = []
     stack: list[tuple[str, Any]] = [("", get_command(app))]
     while stack:
         prefix, cmd = stack.pop()
-        subs = getattr(cmd, "commands", None)
-        if subs:
-            stack.extend((f"{prefix} {name}".strip(), sub) for name, sub in subs.items())
-        else:
-            found.append((prefix, cmd))
+        found.append((prefix, cmd))
+        subs = getattr(cmd, "commands", None) or {}
+        stack.extend((f"{prefix} {name}".strip(), sub) for name, sub in subs.items())
     return sorted(found, key=lambda item: item[0])
 
 

@@ -19,6 +19,7 @@ app = typer.Typer(
     # Help texts are plain text: '[default: ...]' must show, not vanish as markup.
     rich_markup_mode=None,
     help="Bounding boxes: convert ImageNet's XML files, count, draw and crop them.",
+    epilog="Example: imagenet bbox convert Annotation/ -f csv -o boxes.csv",
     no_args_is_help=True,
 )
 

@@ -14,6 +14,7 @@ app = typer.Typer(
     # Help texts are plain text: '[default: ...]' must show, not vanish as markup.
     rich_markup_mode=None,
     help="Show and clean the local cache (indexes, image lists, archives).",
+    epilog="Example: imagenet cache info",
     no_args_is_help=True,
 )
 

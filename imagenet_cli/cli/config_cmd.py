@@ -16,6 +16,7 @@ app = typer.Typer(
     # Help texts are plain text: '[default: ...]' must show, not vanish as markup.
     rich_markup_mode=None,
     help="Read and change settings (options beat environment beat this file).",
+    epilog="Example: imagenet config set fetch.concurrency 16",
     no_args_is_help=True,
 )
 

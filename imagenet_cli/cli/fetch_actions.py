@@ -318,9 +318,11 @@ def _summary(
     rate = counts["ok"] / elapsed if elapsed > 0 else 0.0
     others = sorted((-n, s) for s, n in counts.items() if s != "ok")
     why = f" ({', '.join(f'{s} {-n}' for n, s in others)})" if others else ""
+    synsets = f"{len(by_wnid)} synset{'' if len(by_wnid) == 1 else 's'}"
+    before = f"; {done_before} URLs done before" if done_before else ""
     messages.info(
         f"{counts['ok']} of {total} URLs kept{why} in {elapsed:.1f} s ({rate:.1f} images/s) "
-        f"over {len(by_wnid)} synsets; manifest {manifest}"
+        f"over {synsets}{before}; manifest {manifest}"
     )
 
 

@@ -18,6 +18,7 @@ app = typer.Typer(
     # Help texts are plain text: '[default: ...]' must show, not vanish as markup.
     rich_markup_mode=None,
     help="Carve class subsets (Imagenette, dogs, K random classes) out of a local ImageNet copy.",
+    epilog="Example: imagenet subset extract --from train/ --to nette --preset imagenette",
     no_args_is_help=True,
 )
 
@@ -79,7 +80,7 @@ def extract(
         list[str] | None,
         typer.Option(
             "--wnid",
-            help="A class (any synset id form); repeatable.",
+            help="A class (any synset id form; '-': stdin); repeatable.",
             show_default=False,
             rich_help_panel=_SEL,
         ),

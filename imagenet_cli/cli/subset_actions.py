@@ -42,6 +42,7 @@ def extract(
     """``imagenet subset extract``."""
     from ..drivers import resolve_scheduler
     from ..errors import UsageError
+    from ..ids import expand_stdin
     from ..subset.extract import Request
     from ..subset.extract import extract as run_extract
     from ..subset.plan import Options
@@ -55,7 +56,7 @@ def extract(
         sources=tuple(sources),
         dst=dst,
         selection=Selection(
-            wnids=tuple(wnid or ()),
+            wnids=tuple(expand_stdin(wnid or ())),
             wnid_files=tuple(wnids or ()),
             presets=tuple(preset or ()),
             under=tuple(under or ()),

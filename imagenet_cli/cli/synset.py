@@ -17,6 +17,7 @@ app = typer.Typer(
     # Help texts are plain text: '[default: ...]' must show, not vanish as markup.
     rich_markup_mode=None,
     help="Look up synsets and browse the WordNet noun hierarchy, offline.",
+    epilog="Example: imagenet synset search dog",
     no_args_is_help=True,
 )
 

@@ -10,12 +10,13 @@ import typer
 from .. import terms as core
 from ..errors import TermsError, UsageError
 from ..output import emit_json, emit_lines, emit_records, messages, resolve_format
-from .common import FormatOpt
+from .common import FormatOpt, NoHeaderOpt
 
 app = typer.Typer(
     # Help texts are plain text: '[default: ...]' must show, not vanish as markup.
     rich_markup_mode=None,
     help="ImageNet's terms of access: show, accept, status, revoke.",
+    epilog="Example: imagenet terms show",
     no_args_is_help=True,
 )
 
@@ -116,7 +117,7 @@ def accept(
 
 
 @app.command()
-def status(fmt: FormatOpt = None) -> None:
+def status(fmt: FormatOpt = None, no_header: NoHeaderOpt = False) -> None:
     """Show whether the current terms are accepted, by whom and when (exit 4 when not).
 
     Example: imagenet terms status -f json
@@ -132,7 +133,7 @@ def status(fmt: FormatOpt = None) -> None:
         "organization": rec.organization if rec else None,
         "accepted_at": rec.accepted_at if rec else None,
     }
-    emit_records([row], RECORD_FIELDS, fmt, id_key="version")
+    emit_records([row], RECORD_FIELDS, fmt, no_header=no_header, id_key="version")
     if not st.accepted:
         if st.outdated:
             messages.warn(

@@ -15,6 +15,7 @@ app = typer.Typer(
     # Help texts are plain text: '[default: ...]' must show, not vanish as markup.
     rich_markup_mode=None,
     help="Index fall11-style image URL lists for instant lookups.",
+    epilog="Example: imagenet urls index fall11_urls.txt",
     no_args_is_help=True,
 )
 

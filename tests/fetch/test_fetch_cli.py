@@ -78,6 +78,13 @@ def test_accept_status_revoke() -> None:
     run(["terms", "status"], expect=4)
 
 
+def test_terms_status_rows_without_header() -> None:
+    run(["terms", "accept", *IDENTITY, "--yes"])
+    res = run(["terms", "status", "-f", "tsv", "--no-header"])
+    (line,) = res.stdout.splitlines()
+    assert line.startswith("true\t") and "Ada Lovelace" in line
+
+
 def test_terms_show() -> None:
     res = run(["terms", "show"])
     version = terms.current().version
@@ -403,6 +410,16 @@ def test_url_list_over_http_with_etag(server: ImageServer, accepted: object) -> 
 
 
 # ------------------------------------------------------------------ fetch
+
+
+def test_summary_line_of_a_rerun_counts_what_was_done_before(
+    base_env: ImageServer, tmp_path: Path, accepted: object
+) -> None:
+    fish_list(base_env, ["ok/a.jpg", "404/b.jpg", "html/c.jpg"])
+    args = ["fetch", "--wnid", FISH, "--out", str(tmp_path / "out"), "--retries", "0", "-j", "1"]
+    assert " over 1 synset; manifest " in run(args).stderr
+    # a log has only this line: it says why nothing was fetched this time
+    assert " over 0 synsets; 3 URLs done before; manifest " in run(args).stderr
 
 
 def test_fetch_strict_and_summary(base_env: ImageServer, tmp_path: Path, accepted: object) -> None:

@@ -107,6 +107,17 @@ def test_wnids_with_a_byte_order_mark_names_and_notes(all_classes: Path, tmp_pat
     assert classes_of(dst) == ["n01440764", "n02085620", "n02085782"]
 
 
+def test_wnid_dash_reads_stdin(all_classes: Path, tmp_path: Path) -> None:
+    # '-' is a synset argument like any other, as for fetch --wnid and bbox --wnid.
+    dst = tmp_path / "o"
+    args = ["--wnid", "-", "--wnid", "tench.n.01", "--from", str(all_classes), "--to", str(dst)]
+    run(
+        ["subset", "extract", *args],
+        input="wnid\nn02085620\n02085782  # Japanese spaniel\n",
+    )
+    assert classes_of(dst) == ["n01440764", "n02085620", "n02085782"]
+
+
 def test_missing_class_exits_3_unless_allowed(tree: Tree, tmp_path: Path) -> None:
     args = [
         "subset",
