@@ -53,6 +53,11 @@ def color_enabled(stream: IO[str] | None = None) -> bool:
         return False
 
 
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """``n`` with the noun that agrees with it: "1 class", "2,000 images"."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
 def resolve_format(fmt: str | Format | None, allowed: Sequence[str] = ROW_FORMATS) -> str:
     """The format to write: the one asked for, else table on a terminal, tsv when piped."""
     name = fmt.value if isinstance(fmt, Format) else fmt

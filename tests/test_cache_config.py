@@ -142,7 +142,8 @@ def test_cache_info_and_clean(isolated: Path) -> None:
     assert "not in the cache: nosuch" in res.stderr
     run(["cache", "clean", "lists", "--dry-run"])
     assert (isolated / "cache" / "lists").exists()
-    run(["cache", "clean", "lists"])
+    res = run(["cache", "clean", "lists"])
+    assert res.stderr == "imagenet: removed 1 item, 5 bytes\n"
     assert not (isolated / "cache" / "lists").exists()
 
 
@@ -156,11 +157,11 @@ def test_cache_clean_removes_only_what_imagenet_wrote(isolated: Path) -> None:
     res = run(["cache", "clean", "mine"], expect=2)
     assert res.stderr == f"imagenet: error: mine: not written by imagenet, left alone (in {root})\n"
     dry = run(["cache", "clean", "--dry-run"]).stderr
-    assert dry.startswith("imagenet: would remove 2 item(s), ")  # the synset index and lists
+    assert dry.startswith("imagenet: would remove 2 items, ")  # the synset index and lists
     removed, left = run(["cache", "clean"]).stderr.splitlines()
-    assert removed.startswith("imagenet: removed 2 item(s), ")
+    assert removed.startswith("imagenet: removed 2 items, ")
     assert left == (
-        f"imagenet: warning: left 2 item(s) imagenet did not write in {root}: mine, notes.txt"
+        f"imagenet: warning: left 2 items imagenet did not write in {root}: mine, notes.txt"
     )
     assert sorted(p.name for p in root.iterdir()) == ["CACHEDIR.TAG", "mine", "notes.txt"]
     assert (root / "mine" / "thesis.tex").read_text() == "x"

@@ -32,3 +32,11 @@ def test_a_refused_write_is_one_error_but_a_failing_row_source_is_its_own() -> N
 def test_ids_of_rows_without_an_id_column_are_refused_not_none() -> None:
     with pytest.raises(UsageError, match="--format ids"):
         emit_rows([{"name": "imagewoof"}], ["name", "count"], "ids", out=io.StringIO())
+
+
+def test_counted_agrees_with_its_number() -> None:
+    from imagenet_cli.output import counted
+
+    assert counted(1, "box", "boxes") == "1 box"
+    assert counted(0, "box", "boxes") == "0 boxes"
+    assert counted(2000, "image") == "2,000 images"

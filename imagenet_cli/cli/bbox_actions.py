@@ -13,7 +13,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..output import Format, GuardedStream, Outcome, emit_json, emit_rows, messages, progress
+from ..output import (
+    Format,
+    GuardedStream,
+    Outcome,
+    counted,
+    emit_json,
+    emit_rows,
+    messages,
+    progress,
+)
 
 if TYPE_CHECKING:
     from ..bbox.convert import Source
@@ -140,7 +149,8 @@ def convert(
         stdout.flush()
     if not quiet and (output not in (None, "-") or out):
         messages.info(
-            f"{tally.files} files, {tally.images} images, {tally.boxes} boxes, {tally.bad} bad"
+            f"{counted(tally.files, 'file')}, {counted(tally.images, 'image')}, "
+            f"{counted(tally.boxes, 'box', 'boxes')}, {tally.bad:,} bad"
         )
     return int(outcome.code)
 
@@ -212,7 +222,7 @@ def draw(
     if not quiet:
         for quirk in done.quirks:
             messages.warn(f"{done.xml}: {quirk}")
-        messages.info(f"{done.output}: {done.boxes} boxes from {done.xml}")
+        messages.info(f"{done.output}: {counted(done.boxes, 'box', 'boxes')} from {done.xml}")
     return 0
 
 
@@ -261,5 +271,8 @@ def crop(
             if result.error:
                 outcome.fail(f"{result.source}: {result.error}")
     if not quiet:
-        messages.info(f"{written} crops written to {out}, {skipped} boxes under --min-size skipped")
+        messages.info(
+            f"{counted(written, 'crop')} written to {out}, "
+            f"{counted(skipped, 'box', 'boxes')} under --min-size skipped"
+        )
     return int(outcome.code)

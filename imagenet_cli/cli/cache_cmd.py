@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from .. import cache
-from ..output import emit_lines, emit_rows, messages
+from ..output import counted, emit_lines, emit_rows, messages
 from .common import DryRunOpt, FormatOpt, NoHeaderOpt
 
 app = typer.Typer(
@@ -63,10 +63,10 @@ def clean(
     done = cache.clean_cache(parts or [], dry_run=dry_run)
     verb = "would remove" if dry_run else "removed"
     total = sum(e.bytes for e in done.removed)
-    messages.info(f"{verb} {len(done.removed)} item(s), {total:,} bytes")
+    messages.info(f"{verb} {counted(len(done.removed), 'item')}, {counted(total, 'byte')}")
     if done.foreign:
         names = ", ".join(e.name for e in done.foreign)
         messages.warn(
-            f"left {len(done.foreign)} item(s) imagenet did not write in {cache.cache_dir()}: "
-            f"{names}"
+            f"left {counted(len(done.foreign), 'item')} imagenet did not write in "
+            f"{cache.cache_dir()}: {names}"
         )

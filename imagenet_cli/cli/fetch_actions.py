@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ExitCode, NotFoundError, UsageError
-from ..output import Format, Outcome, emit_rows, messages
+from ..output import Format, Outcome, counted, emit_rows, messages
 
 if TYPE_CHECKING:
     from ..fetch import FetchResult
@@ -318,11 +318,10 @@ def _summary(
     rate = counts["ok"] / elapsed if elapsed > 0 else 0.0
     others = sorted((-n, s) for s, n in counts.items() if s != "ok")
     why = f" ({', '.join(f'{s} {-n}' for n, s in others)})" if others else ""
-    synsets = f"{len(by_wnid)} synset{'' if len(by_wnid) == 1 else 's'}"
     before = f"; {done_before} URLs done before" if done_before else ""
     messages.info(
         f"{counts['ok']} of {total} URLs kept{why} in {elapsed:.1f} s ({rate:.1f} images/s) "
-        f"over {synsets}{before}; manifest {manifest}"
+        f"over {counted(len(by_wnid), 'synset')}{before}; manifest {manifest}"
     )
 
 

@@ -5,7 +5,7 @@ Each takes the parsed options and returns the exit code.
 
 from __future__ import annotations
 
-from ..output import Format, Outcome, emit_rows, messages, progress
+from ..output import Format, Outcome, counted, emit_rows, messages, progress
 
 
 def extract(
@@ -108,8 +108,8 @@ def extract(
             no_header=no_header,
         )
         messages.info(
-            f"plan: {_count(len(plan.wnids), 'class', 'classes')}, "
-            f"{_count(len(plan.items), 'image', 'images')} ({per_split}), "
+            f"plan: {counted(len(plan.wnids), 'class', 'classes')}, "
+            f"{counted(len(plan.items), 'image')} ({per_split}), "
             f"{plan.bytes / 1e6:,.1f} MB from {', '.join(summary.layouts)}; "
             "nothing written (--dry-run)"
         )
@@ -118,17 +118,13 @@ def extract(
             outcome.fail(f"{failure.source}: {failure.error}")
         boxes = f", {summary.bbox:,} annotations" if request.bbox else ""
         messages.info(
-            f"{_count(len(plan.wnids), 'class', 'classes')}, "
-            f"{_count(len(plan.items), 'image', 'images')} ({per_split}) "
+            f"{counted(len(plan.wnids), 'class', 'classes')}, "
+            f"{counted(len(plan.items), 'image')} ({per_split}) "
             f"in {summary.dst}: {summary.written:,} written, {summary.skipped:,} already there, "
             f"{summary.failed:,} failed{boxes}; "
             f"{summary.bytes_written / 1e6:,.1f} MB in {summary.seconds:.1f} s"
         )
     return int(outcome.code)
-
-
-def _count(n: int, one: str, many: str) -> str:
-    return f"{n:,} {one if n == 1 else many}"
 
 
 def presets(*, fmt: Format | str | None = None, no_header: bool = False) -> int:
