@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import IO, TYPE_CHECKING, Any
 
 from .errors import ExitCode, ImagenetError, UsageError
@@ -60,7 +60,7 @@ def counted(n: int, one: str, many: str | None = None) -> str:
 
 def resolve_format(fmt: str | Format | None, allowed: Sequence[str] = ROW_FORMATS) -> str:
     """The format to write: the one asked for, else table on a terminal, tsv when piped."""
-    name = fmt.value if isinstance(fmt, Format) else fmt
+    name = fmt.value if isinstance(fmt, Enum) else fmt
     if name is None:
         name = "table" if stdout_is_tty() else "tsv"
         if name not in allowed:

@@ -132,7 +132,14 @@ def test_tree_plain_json_ids() -> None:
     ids = run(["synset", "tree", "n02085374", "-f", "ids"]).lines
     assert ids[0] == "n02085374" and "n02085620" in ids
     res = run(["synset", "tree", "n02084071", "-f", "csv"], expect=2)
-    assert "--format csv does not apply here" in res.stderr
+    assert "'csv' is not one of 'table', 'tsv', 'json', 'ids'" in res.stderr
+    # help and completion offer only the formats a tree is written in
+    assert "--format <table|tsv|json|ids>" in run(["synset", "tree", "--help"]).stdout
+    assert "--format <table|json>" in run(["terms", "show", "--help"]).stdout
+    assert (
+        "'jsonl' is not one of 'table', 'json'"
+        in run(["terms", "show", "-f", "jsonl"], expect=2).stderr
+    )
 
 
 def test_tree_release_without_classes_is_not_found() -> None:
@@ -153,3 +160,12 @@ def test_usage_errors_exit_2() -> None:
     assert run(["synset", "search"], expect=2).code == 2
     assert run(["synset", "search", "dog", "--limit", "0"], expect=2).code == 2
     assert run(["synset", "lca", "n02084071"], expect=2).code == 2
+
+
+def test_tree_of_stdin_takes_one_id() -> None:
+    assert run(["synset", "tree", "-", "-f", "ids"], input="n02085374\n").lines[0] == "n02085374"
+    res = run(["synset", "tree", "-", "-f", "ids"], input="n02085374\nn02084071\n", expect=2)
+    assert res.stderr == (
+        "imagenet: error: -: several ids on stdin (n02085374, n02084071, ...); "
+        "a tree has one root\n"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +17,44 @@ FormatOpt = Annotated[
         "--format",
         "-f",
         help="Output format [default: table on a terminal, tsv when piped].",
+        show_default=False,
+        case_sensitive=False,
+    ),
+]
+
+
+class TreeFormat(StrEnum):
+    """The formats a tree is written in."""
+
+    table = "table"
+    tsv = "tsv"
+    json = "json"
+    ids = "ids"
+
+
+class DocumentFormat(StrEnum):
+    """The formats a text document is written in."""
+
+    table = "table"
+    json = "json"
+
+
+TreeFormatOpt = Annotated[
+    TreeFormat | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Output format [default: a tree on a terminal, indented text when piped].",
+        show_default=False,
+        case_sensitive=False,
+    ),
+]
+DocumentFormatOpt = Annotated[
+    DocumentFormat | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Output format: the text (table), or JSON [default: table].",
         show_default=False,
         case_sensitive=False,
     ),

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from . import synset_actions as act
-from .common import FormatOpt, NoHeaderOpt, ReleaseOpt
+from .common import FormatOpt, NoHeaderOpt, ReleaseOpt, TreeFormatOpt
 
 app = typer.Typer(
     # Help texts are plain text: '[default: ...]' must show, not vanish as markup.
@@ -85,7 +85,7 @@ def tree(
         int | None, typer.Option("--depth", "-d", help="Levels below the root to show.", min=0)
     ] = None,
     release: ReleaseOpt = None,
-    fmt: FormatOpt = None,
+    fmt: TreeFormatOpt = None,
 ) -> None:
     """Show the hierarchy under a synset, each node with its number of descendants.
 

@@ -7,6 +7,7 @@ scripts. Each function takes the command's parameters by name and returns an exi
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
@@ -314,9 +315,12 @@ def tree(
 def _stdin_root(ident: str | None) -> str:
     if ident is None:
         return ROOT
-    for item in expand_stdin(["-"]):
-        return Hierarchy.default().resolve(item)
-    raise NotFoundError("-: no id on stdin")
+    items = list(itertools.islice(expand_stdin(["-"]), 2))
+    if not items:
+        raise NotFoundError("-: no id on stdin")
+    if len(items) > 1:
+        raise UsageError(f"-: several ids on stdin ({', '.join(items)}, ...); a tree has one root")
+    return Hierarchy.default().resolve(items[0])
 
 
 def _walk(node: TreeNode, level: int = 0) -> Iterator[tuple[TreeNode, int]]:

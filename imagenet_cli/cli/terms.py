@@ -10,7 +10,7 @@ import typer
 from .. import terms as core
 from ..errors import TermsError, UsageError
 from ..output import emit_json, emit_lines, emit_records, messages, resolve_format
-from .common import FormatOpt, NoHeaderOpt
+from .common import DocumentFormatOpt, FormatOpt, NoHeaderOpt
 
 app = typer.Typer(
     # Help texts are plain text: '[default: ...]' must show, not vanish as markup.
@@ -60,7 +60,7 @@ RECORD_FIELDS = [
 
 
 @app.command()
-def show(fmt: FormatOpt = None) -> None:
+def show(fmt: DocumentFormatOpt = None) -> None:
     """Print the terms of access with their version.
 
     Example: imagenet terms show | less
