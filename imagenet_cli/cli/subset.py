@@ -108,7 +108,7 @@ def extract(
         typer.Option(
             "--under",
             help="Every class of the source under this synset, as a wnid, offset or nltk name "
-            "(e.g. n02084071, 02084071, dog.n.01).",
+            "(e.g. n02084071, 02084071, dog.n.01), or '-' to read it from stdin.",
             show_default=False,
             rich_help_panel=_SEL,
         ),

@@ -52,6 +52,11 @@ def extract(
         raise UsageError("--from SRC is required")
     if not dst:
         raise UsageError("--to DST is required")
+    dashes = sum((values or []).count("-") for values in (wnid, wnids, under))
+    if dashes > 1:
+        raise UsageError(
+            "stdin ('-') can be read once: give '-' to one of --wnid, --wnids, --under"
+        )
     request = Request(
         sources=tuple(sources),
         dst=dst,
@@ -59,7 +64,7 @@ def extract(
             wnids=tuple(expand_stdin(wnid or ())),
             wnid_files=tuple(wnids or ()),
             presets=tuple(preset or ()),
-            under=tuple(under or ()),
+            under=tuple(expand_stdin(under or ())),
             classes=classes,
             release=release,
             seed=seed,

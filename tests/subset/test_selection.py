@@ -118,6 +118,19 @@ def test_wnid_dash_reads_stdin(all_classes: Path, tmp_path: Path) -> None:
     assert classes_of(dst) == ["n01440764", "n02085620", "n02085782"]
 
 
+def test_under_dash_reads_stdin_and_stdin_is_read_once(all_classes: Path, tmp_path: Path) -> None:
+    dst = tmp_path / "o"
+    common = ["--from", str(all_classes), "--to", str(dst), "--dry-run", "-f", "tsv"]
+    plan = run(["subset", "extract", "--under", "-", *common], input="n02085374\n").lines
+    want = Hierarchy.default().descendants("n02085374", release="ilsvrc2012")
+    assert sorted(line.split("\t")[1] for line in plan[1:]) == sorted(want)
+    res = run(["subset", "extract", "--under", "-", "--wnids", "-", *common], expect=2)
+    assert res.stderr == (
+        "imagenet: error: stdin ('-') can be read once: give '-' to one of --wnid, --wnids, "
+        "--under\n"
+    )
+
+
 def test_missing_class_exits_3_unless_allowed(tree: Tree, tmp_path: Path) -> None:
     args = [
         "subset",
