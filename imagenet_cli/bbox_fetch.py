@@ -43,7 +43,8 @@ def fetch_bboxes(
     timeout: float = 30.0,
     concurrency: int = 8,
 ) -> Iterator[BboxArchive]:
-    """Each synset's archive, downloaded unless cached (``refresh`` downloads again)."""
+    """Each synset's archive, downloaded unless cached (``refresh`` downloads again);
+    a download needs ImageNet's terms of access accepted (else :class:`TermsError`)."""
     todo = []
     cached: dict[str, BboxArchive] = {}
     for w in wnids:
@@ -52,6 +53,10 @@ def fetch_bboxes(
             cached[w] = BboxArchive(w, "cached", path, path.stat().st_size)
         else:
             todo.append(w)
+    if todo:
+        from . import terms
+
+        terms.require_accepted()
     fetched = {a.wnid: a for a in _all(todo, base_url.rstrip("/"), timeout, concurrency)}
     for w in wnids:
         yield cached.get(w) or fetched[w]

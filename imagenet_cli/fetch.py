@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from . import cache
+from . import cache, terms
 from .credentials import redact
 from .download import Downloader, DownloadOptions, Fetched, SharedHostLimiter
 from .errors import ImagenetError, UsageError
@@ -701,7 +701,9 @@ def fetch(
     Usable from a notebook: the work runs in worker threads and processes. Stopping early
     (closing the generator, Ctrl-C) cancels what is in flight; the files and the
     manifest written so far stay valid, and the same call later finishes the rest.
+    Raises :class:`~.errors.TermsError` unless ImageNet's terms of access are accepted.
     """
+    terms.require_accepted()
     refs = list(refs)
     out = options.out
     lock = claim_output(out)
@@ -831,6 +833,7 @@ def fetch_originals(
 
     from .errors import TermsError
 
+    terms.require_accepted()
     options = FetchOptions(
         out=out, manifest=manifest, image=image or ImageOptions(image_format="keep")
     )

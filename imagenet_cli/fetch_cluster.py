@@ -193,7 +193,11 @@ def fetch_on_cluster(
 ) -> Iterator[FetchResult]:
     """:func:`~.fetch.fetch` with the downloads on a Dask cluster; results in plan
     order, the manifest appended here. ``options.out`` must be a folder every worker
-    sees at the same path."""
+    sees at the same path. Raises :class:`~.errors.TermsError` unless ImageNet's terms of
+    access are accepted (here, on the client)."""
+    from . import terms
+
+    terms.require_accepted()
     refs = list(refs)
     size = batch_size or BATCH_SIZE
     if size < 1:

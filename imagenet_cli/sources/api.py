@@ -101,7 +101,8 @@ def _now() -> str:
 
 
 def fetch_lists(wnids: list[str], options: ListOptions) -> list[ImageList]:
-    """Lists for ``wnids``: from the cache, or fetched (all at once, bounded)."""
+    """Lists for ``wnids``: from the cache, or fetched (all at once, bounded); a download
+    needs ImageNet's terms of access accepted (else :class:`TermsError`)."""
     base = options.base_url.rstrip("/")
     results: dict[str, ImageList] = {}
     todo: list[tuple[str, ListMeta | None]] = []
@@ -122,6 +123,9 @@ def fetch_lists(wnids: list[str], options: ListOptions) -> list[ImageList]:
         else:
             todo.append((wnid, hit[1] if hit else None))
     if todo:
+        from .. import terms
+
+        terms.require_accepted()
         for item in _fetch_all(todo, base, options):
             results[item.wnid] = item
     return [results[w] for w in wnids]

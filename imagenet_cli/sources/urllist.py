@@ -406,7 +406,12 @@ def ensure_indexed(
 
 def index(source: str, *, progress: ProgressFn | None = None, timeout: float = 30.0) -> ListInfo:
     """Index ``source`` now (replacing an earlier index of it); returns what it holds,
-    with the first skipped lines named."""
+    with the first skipped lines named. Downloading one (``source`` a URL) needs
+    ImageNet's terms of access accepted (else :class:`TermsError`)."""
+    if is_url(source):
+        from .. import terms
+
+        terms.require_accepted()
     key = _key(source)
     shown: list[SkippedLine] = []
     with cache.file_lock(db_path().parent / ".index.lock"):

@@ -20,6 +20,8 @@ from imagenet_cli.transport import normalise_url
 from .conftest import FISH
 from .server import ImageServer
 
+pytestmark = pytest.mark.usefixtures("accepted")  # the library checks them as the CLI does
+
 CASES = {
     "ok/a.jpg": "ok",
     "gray/a.jpg": "ok",
