@@ -3,7 +3,7 @@
 ``ILSVRC2012_img_train.tar`` is a tar of 1,000 per-class tars (138 GB). It is never
 unpacked: the first pass reads only the tar headers (outer and inner) and records
 where every image's bytes start in a SQLite table in the cache, keyed by the tar's
-path, size and mtime. Later runs look a class up and ``pread`` its images' bytes
+path, size, mtime, inode and change time. Later runs look a class up and ``pread`` its images' bytes
 straight from the outer file. A flat tar (``ILSVRC2012_img_val.tar``) is indexed
 the same way with an empty class.
 
@@ -62,7 +62,18 @@ _MIGRATIONS = [
         reason TEXT NOT NULL
     )
     """,
+    # Size and mtime alone miss a tar rewritten with its old size and mtime restored
+    # (`touch -d`, `cp -p`): the inode and the change time (which no tool sets) tell.
+    """
+    DELETE FROM member;
+    DELETE FROM problem;
+    DELETE FROM archive;
+    ALTER TABLE archive ADD COLUMN ino INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE archive ADD COLUMN ctime_ns INTEGER NOT NULL DEFAULT 0
+    """,
 ]
+
+Key = tuple[str, int, int, int, int]  # path, size, mtime_ns, ino, ctime_ns
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +211,7 @@ def open_index(path: str | os.PathLike[str], progress: Progress | None = None) -
     except FileNotFoundError:
         raise NotFoundError(f"{path}: no such file") from None
     db = index_db()
-    key = (real, st.st_size, st.st_mtime_ns)
+    key: Key = (real, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
     conn = connect(db, _MIGRATIONS)
     try:
         found = _lookup(conn, key)
@@ -216,17 +227,17 @@ def open_index(path: str | os.PathLike[str], progress: Progress | None = None) -
         conn.close()
 
 
-def _lookup(conn: sqlite3.Connection, key: tuple[str, int, int]) -> tuple[int, str] | None:
+def _lookup(conn: sqlite3.Connection, key: Key) -> tuple[int, str] | None:
     row = conn.execute(
-        "SELECT id, kind FROM archive WHERE path = ? AND size = ? AND mtime_ns = ?", key
+        "SELECT id, kind FROM archive"
+        " WHERE path = ? AND size = ? AND mtime_ns = ? AND ino = ? AND ctime_ns = ?",
+        key,
     ).fetchone()
     return (int(row[0]), str(row[1])) if row else None
 
 
-def _build(
-    conn: sqlite3.Connection, key: tuple[str, int, int], progress: Progress | None
-) -> tuple[int, str]:
-    path, size, _mtime = key
+def _build(conn: sqlite3.Connection, key: Key, progress: Progress | None) -> tuple[int, str]:
+    path, size = key[0], key[1]
     members: list[tuple[str, str, int, int]] = []
     problems: list[tuple[str, str]] = []
     kind = ""
@@ -284,7 +295,9 @@ def _build(
         )
         conn.execute("DELETE FROM archive WHERE path = ?", (path,))
         cur = conn.execute(
-            "INSERT INTO archive (path, size, mtime_ns, kind) VALUES (?, ?, ?, ?)", (*key, kind)
+            "INSERT INTO archive (path, size, mtime_ns, ino, ctime_ns, kind)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (*key, kind),
         )
         archive_id = int(cur.lastrowid or 0)
         conn.executemany(

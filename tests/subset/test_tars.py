@@ -1,0 +1,77 @@
+"""The tar index in the cache: what it is keyed by, and a cache it cannot trust or write."""
+
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+from pathlib import Path
+
+from tests.conftest import run
+
+from .conftest import add_bytes, jpeg
+
+WNID = "n01440764"
+
+
+def padded(data: bytes, size: int) -> bytes:
+    """A JPEG made ``size`` bytes long by bytes after its end (still a valid JPEG)."""
+    return data + bytes(size - len(data))
+
+
+def train_tar(path: Path, members: list[tuple[str, bytes]]) -> bytes:
+    """Write a tar of one class tar holding ``members``; its bytes."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as inner:
+        for name, data in members:
+            add_bytes(inner, name, data)
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as outer:
+        add_bytes(outer, f"{WNID}.tar", buf.getvalue())
+    path.write_bytes(out.getvalue())
+    return out.getvalue()
+
+
+def class_images(tar: Path) -> dict[str, bytes]:
+    """The images of the class tar inside ``tar``, as tar itself would extract them."""
+    with tarfile.open(tar) as outer:
+        inner_fh = outer.extractfile(f"{WNID}.tar")
+        assert inner_fh is not None
+        with tarfile.open(fileobj=io.BytesIO(inner_fh.read())) as inner:
+            out = {}
+            for info in inner:
+                fh = inner.extractfile(info)
+                assert fh is not None
+                out[info.name] = fh.read()
+            return out
+
+
+def written(dst: Path) -> dict[str, bytes]:
+    folder = dst / "train" / WNID
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_a_tar_rewritten_with_its_old_size_and_mtime_is_indexed_again(tmp_path: Path) -> None:
+    # Same size, same mtime (restored as `touch -d` or `cp -p` would), other members: the
+    # index of the old content would cut images and leave one out, without a word.
+    tar = tmp_path / "train.tar"
+    small = [jpeg(n, (24, 16)) for n in range(5)]
+    old = train_tar(
+        tar,
+        [(f"{WNID}_1.JPEG", padded(small[0], 1500)), (f"{WNID}_2.JPEG", padded(small[1], 1500))],
+    )
+    run(["subset", "extract", "--from", str(tar), "--to", str(tmp_path / "a")])
+    st = tar.stat()
+    new = train_tar(
+        tar,
+        [
+            (f"{WNID}_1.JPEG", padded(small[2], 2000)),
+            (f"{WNID}_2.JPEG", padded(small[3], 1000)),
+            (f"{WNID}_3.JPEG", padded(small[4], 1000)),
+        ],
+    )
+    assert len(new) == len(old)
+    os.utime(tar, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (tar.stat().st_size, tar.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+    run(["subset", "extract", "--from", str(tar), "--to", str(tmp_path / "b")])
+    assert written(tmp_path / "b") == class_images(tar)
