@@ -75,3 +75,31 @@ def test_a_tar_rewritten_with_its_old_size_and_mtime_is_indexed_again(tmp_path: 
     assert (tar.stat().st_size, tar.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
     run(["subset", "extract", "--from", str(tar), "--to", str(tmp_path / "b")])
     assert written(tmp_path / "b") == class_images(tar)
+
+
+def test_what_is_not_an_image_in_a_tar_is_passed_over_as_in_a_folder(tmp_path: Path) -> None:
+    # A class tar or a val tar repacked with notes, annotations and macOS's ._ files: a
+    # folder of them gives the images alone, and so does the tar.
+    images = {f"{WNID}_1.JPEG": jpeg(1), f"{WNID}_2.JPEG": jpeg(2)}
+    extra = {
+        "notes.txt": b"hello",
+        f"._{WNID}_1.JPEG": b"\x00\x05\x16\x07",
+        f"{WNID}_1.xml": b"<a/>",
+    }
+    tar = tmp_path / "train.tar"
+    train_tar(tar, [*images.items(), *extra.items()])
+    res = run(["subset", "extract", "--from", str(tar), "--to", str(tmp_path / "a")])
+    assert "2 images" in res.stderr and "error" not in res.stderr
+    assert written(tmp_path / "a") == images
+
+    stem = "ILSVRC2012_val_00000001"
+    val = tmp_path / "val.tar"
+    with tarfile.open(val, "w") as tf:
+        add_bytes(tf, f"val/{stem}.JPEG", jpeg(3))
+        add_bytes(tf, f"val/{stem}.xml", b"<annotation/>")
+        add_bytes(tf, f"val/._{stem}.JPEG", b"\x00\x05\x16\x07")
+        add_bytes(tf, "val/LOC_val_solution.csv", b"ImageId,PredictionString\n")
+    res = run(["subset", "extract", "--from", str(val), "--to", str(tmp_path / "b")])
+    assert "1 image " in res.stderr and "error" not in res.stderr
+    (folder,) = (tmp_path / "b" / "val").iterdir()
+    assert [p.name for p in folder.iterdir()] == [f"{stem}.JPEG"]
