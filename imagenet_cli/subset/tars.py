@@ -23,7 +23,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..archive import unsafe_name
 from ..cache import cache_path, connect, file_lock
@@ -157,54 +157,93 @@ class ArchiveIndex:
     archive_id: int
     db: Path
     built: bool  # this run built the index (first pass)
+    read_only: bool = False  # read from a cache this process cannot write
 
-    def _conn(self) -> sqlite3.Connection:
-        return connect(self.db, _MIGRATIONS)
+    def _rows(self, sql: str, *params: object) -> list[Any]:
+        try:
+            conn = _read_only(self.db) if self.read_only else connect(self.db, _MIGRATIONS)
+            try:
+                return conn.execute(sql, (self.archive_id, *params)).fetchall()
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            raise _cache_error(self.db, exc) from None
 
     def groups(self) -> dict[str, tuple[int, int]]:
         """Every group (class tar stem) with its member count and bytes."""
-        conn = self._conn()
-        try:
-            rows = conn.execute(
-                "SELECT grp, count(*), sum(size) FROM member WHERE archive = ? GROUP BY grp",
-                (self.archive_id,),
-            ).fetchall()
-        finally:
-            conn.close()
+        rows = self._rows(
+            "SELECT grp, count(*), sum(size) FROM member WHERE archive = ? GROUP BY grp"
+        )
         return {str(g): (int(n), int(b)) for g, n, b in rows}
 
     def members(self, group: str) -> list[Member]:
         """The members of one group, sorted by name."""
-        conn = self._conn()
-        try:
-            rows = conn.execute(
-                "SELECT name, offset, size FROM member WHERE archive = ? AND grp = ? ORDER BY name",
-                (self.archive_id, group),
-            ).fetchall()
-        finally:
-            conn.close()
+        rows = self._rows(
+            "SELECT name, offset, size FROM member WHERE archive = ? AND grp = ? ORDER BY name",
+            group,
+        )
         return [Member(group, str(n), int(o), int(s)) for n, o, s in rows]
 
     def problems(self) -> list[tuple[str, str]]:
         """Members refused while indexing: (member, reason)."""
-        conn = self._conn()
-        try:
-            rows = conn.execute(
-                "SELECT member, reason FROM problem WHERE archive = ? ORDER BY rowid",
-                (self.archive_id,),
-            ).fetchall()
-        finally:
-            conn.close()
+        rows = self._rows("SELECT member, reason FROM problem WHERE archive = ? ORDER BY rowid")
         return [(str(m), str(r)) for m, r in rows]
 
 
 def index_db() -> Path:
     """The SQLite file holding every tar index."""
-    return cache_path("subset", "tars.sqlite")
+    path = cache_path("subset", "tars.sqlite", create_parent=False)
+    try:
+        path.parent.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise _cache_error(path, exc) from None
+    return path
+
+
+def _cache_error(db: Path, exc: Exception) -> UsageError:
+    """The failure of the index database ``db`` as one line naming it."""
+    code: str = getattr(exc, "sqlite_errorname", "")
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    if code in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
+        return UsageError(
+            f"{db}: the tar index in the cache is damaged ({reason}); remove it with "
+            "'imagenet cache clean subset' and run again (the index is rebuilt)"
+        )
+    if isinstance(exc, PermissionError) or code.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN")):
+        return UsageError(
+            f"{db}: cannot write the tar index in the cache ({reason}); "
+            "make the cache folder writable, or set IMAGENET_CACHE to one that is"
+        )
+    return UsageError(f"{db}: cannot use the tar index in the cache ({reason})")
+
+
+def _cannot_write(exc: sqlite3.Error) -> bool:
+    code: str = getattr(exc, "sqlite_errorname", "")
+    return code.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN"))
+
+
+def _read_only(db: Path) -> sqlite3.Connection:
+    """A connection that never writes: a WAL database in a folder this process cannot
+    write cannot even be opened read-only (SQLite would make its -shm file), so it is
+    then opened as immutable."""
+    uri = db.resolve().as_uri()
+    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+    try:
+        conn.execute("SELECT 1 FROM archive LIMIT 1").fetchall()
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        if not _cannot_write(exc):
+            raise
+        conn = sqlite3.connect(f"{uri}?immutable=1", uri=True)
+    return conn
 
 
 def open_index(path: str | os.PathLike[str], progress: Progress | None = None) -> ArchiveIndex:
-    """The index of the tar at ``path``, built on first use (headers only) and cached."""
+    """The index of the tar at ``path``, built on first use (headers only) and cached.
+
+    A cache this process cannot write still serves an index it holds; a damaged or
+    unwritable index database is a :class:`UsageError` naming it.
+    """
     real = os.path.realpath(path)
     try:
         st = os.stat(real)
@@ -212,16 +251,42 @@ def open_index(path: str | os.PathLike[str], progress: Progress | None = None) -
         raise NotFoundError(f"{path}: no such file") from None
     db = index_db()
     key: Key = (real, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
-    conn = connect(db, _MIGRATIONS)
+    try:
+        return _open_index(db, key, progress)
+    except sqlite3.Error as exc:
+        raise _cache_error(db, exc) from None
+
+
+def _open_index(db: Path, key: Key, progress: Progress | None) -> ArchiveIndex:
+    real = key[0]
+    try:
+        conn = connect(db, _MIGRATIONS)
+    except sqlite3.Error as exc:
+        if not _cannot_write(exc) or not db.exists():
+            raise
+        ro = _read_only(db)
+        try:
+            found = _lookup(ro, key)
+        finally:
+            ro.close()
+        if found is None:
+            raise exc from None
+        return ArchiveIndex(real, found[1], found[0], db, built=False, read_only=True)
     try:
         found = _lookup(conn, key)
         if found is not None:
             return ArchiveIndex(real, found[1], found[0], db, built=False)
-        with file_lock(db.with_suffix(".lock")):
-            found = _lookup(conn, key)  # another process may have built it meanwhile
-            if found is not None:
-                return ArchiveIndex(real, found[1], found[0], db, built=False)
-            archive_id, kind = _build(conn, key, progress)
+        lock = db.with_suffix(".lock")
+        try:
+            with file_lock(lock):
+                found = _lookup(conn, key)  # another process may have built it meanwhile
+                if found is not None:
+                    return ArchiveIndex(real, found[1], found[0], db, built=False)
+                archive_id, kind = _build(conn, key, progress)
+        except OSError as exc:
+            if exc.filename is None or os.fspath(exc.filename) != os.fspath(lock):
+                raise  # the tar's own errors
+            raise _cache_error(lock, exc) from None
         return ArchiveIndex(real, kind, archive_id, db, built=True)
     finally:
         conn.close()

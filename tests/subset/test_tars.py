@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -103,3 +105,55 @@ def test_what_is_not_an_image_in_a_tar_is_passed_over_as_in_a_folder(tmp_path: P
     assert "1 image " in res.stderr and "error" not in res.stderr
     (folder,) = (tmp_path / "b" / "val").iterdir()
     assert [p.name for p in folder.iterdir()] == [f"{stem}.JPEG"]
+
+
+def no_traceback_one_line(res: subprocess.CompletedProcess[str], code: int, text: str) -> None:
+    assert res.returncode == code, res.stderr
+    assert "Traceback" not in res.stderr, res.stderr
+    assert [line for line in res.stderr.splitlines() if text in line], res.stderr
+
+
+def test_a_damaged_index_database_is_named_in_one_line(tmp_path: Path, isolated: Path) -> None:
+    tar = tmp_path / "train.tar"
+    train_tar(tar, [(f"{WNID}_1.JPEG", jpeg(1))])
+    run(["subset", "extract", "--from", str(tar), "--to", str(tmp_path / "a")])
+    db = isolated / "cache" / "subset" / "tars.sqlite"
+    pages = db.read_bytes()
+    for damage in (pages[:4096] + b"\xaa" * (len(pages) - 4096), b"not a database" * 300):
+        for extra in ("-wal", "-shm"):
+            Path(f"{db}{extra}").unlink(missing_ok=True)
+        db.write_bytes(damage)
+        args = ["subset", "extract", "--from", str(tar), "--to", str(tmp_path / "b")]
+        res = subprocess.run(
+            [sys.executable, "-m", "imagenet_cli", *args], capture_output=True, text=True
+        )
+        no_traceback_one_line(res, 2, f"{db}: the tar index in the cache is damaged")
+        assert "imagenet cache clean subset" in res.stderr
+        run(["cache", "clean", "subset"])  # the way out the message gives
+        run(["subset", "extract", "--from", str(tar), "--to", str(tmp_path / "b")])
+
+
+def test_a_read_only_cache_serves_the_index_it_holds(tmp_path: Path, isolated: Path) -> None:
+    from .test_awkward_files import unprivileged
+
+    tar = tmp_path / "train.tar"
+    train_tar(tar, [(f"{WNID}_1.JPEG", jpeg(1))])
+    other = tmp_path / "other.tar"
+    train_tar(other, [(f"{WNID}_2.JPEG", jpeg(2))])
+    run(["subset", "extract", "--from", str(tar), "--to", str(tmp_path / "a")])
+    cache = isolated / "cache"
+    folders = [p for p in [cache, *cache.rglob("*")] if p.is_dir()]
+    for folder in folders:
+        folder.chmod(0o555)
+    try:
+        out = tmp_path / "out"
+        out.mkdir()
+        res = unprivileged(["subset", "extract", "--from", str(tar), "--to", str(out / "b")])
+        assert res.returncode == 0, res.stderr
+        assert written(out / "b") == {f"{WNID}_1.JPEG": jpeg(1)}
+        res = unprivileged(["subset", "extract", "--from", str(other), "--to", str(out / "c")])
+        db = cache / "subset" / "tars.sqlite"
+        no_traceback_one_line(res, 2, f"{db}: cannot write the tar index in the cache")
+    finally:
+        for folder in folders:
+            folder.chmod(0o755)
