@@ -242,6 +242,7 @@ class Source:
     layout: str
     splits: dict[str, Split]
     problems: list[str] = field(default_factory=list)  # refused members, unlabelled images
+    notes: list[str] = field(default_factory=list)  # warnings: a class tar stored twice
     index_built: bool = False  # a tar index was built by this scan
 
 
@@ -294,6 +295,7 @@ def _open(
         index = tars.open_index(path, progress)
         src.index_built = index.built
         src.problems.extend(f"{path}: member {m}: {r}" for m, r in index.problems())
+        src.notes.extend(f"{path}: member {m}: {r}" for m, r in index.notes())
         if index.kind == tars.TAR_OF_TARS:
             if layout == "val-tar":
                 raise UsageError(f"{location}: a tar of class tars, not a validation tar")

@@ -71,6 +71,13 @@ _MIGRATIONS = [
     ALTER TABLE archive ADD COLUMN ino INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE archive ADD COLUMN ctime_ns INTEGER NOT NULL DEFAULT 0
     """,
+    # Warnings beside the problems (a class tar stored twice): named, but nothing fails.
+    """
+    DELETE FROM member;
+    DELETE FROM problem;
+    DELETE FROM archive;
+    ALTER TABLE problem ADD COLUMN warning INTEGER NOT NULL DEFAULT 0
+    """,
 ]
 
 Key = tuple[str, int, int, int, int]  # path, size, mtime_ns, ino, ctime_ns
@@ -186,7 +193,17 @@ class ArchiveIndex:
 
     def problems(self) -> list[tuple[str, str]]:
         """Members refused while indexing: (member, reason)."""
-        rows = self._rows("SELECT member, reason FROM problem WHERE archive = ? ORDER BY rowid")
+        return self._reasons(warning=False)
+
+    def notes(self) -> list[tuple[str, str]]:
+        """What indexing found odd but could read (a class tar stored twice)."""
+        return self._reasons(warning=True)
+
+    def _reasons(self, warning: bool) -> list[tuple[str, str]]:
+        rows = self._rows(
+            "SELECT member, reason FROM problem WHERE archive = ? AND warning = ? ORDER BY rowid",
+            int(warning),
+        )
         return [(str(m), str(r)) for m, r in rows]
 
 
@@ -305,6 +322,8 @@ def _build(conn: sqlite3.Connection, key: Key, progress: Progress | None) -> tup
     path, size = key[0], key[1]
     members: list[tuple[str, str, int, int]] = []
     problems: list[tuple[str, str]] = []
+    notes: list[tuple[str, str]] = []
+    groups: set[str] = set()
     kind = ""
     done = 0
     last = ""  # the member read last: where a cut-off archive ends
@@ -326,6 +345,16 @@ def _build(conn: sqlite3.Connection, key: Key, progress: Progress | None) -> tup
                 if kind == FLAT:
                     members.append(("", name, info.offset_data, info.size))
                 elif name.endswith(".tar") and "/" not in name:
+                    group = name[: -len(".tar")]
+                    if group in groups:
+                        # Appended again (tar -r): the last copy replaces the earlier
+                        # one, as tar -x would leave it.
+                        members = [m for m in members if m[0] != group]
+                        problems = [
+                            p for p in problems if p[0] != name and not p[0].startswith(name + "/")
+                        ]
+                        notes.append((name, "in the archive more than once; the last copy is used"))
+                    groups.add(group)
                     _read_inner(fh, info, name, members, problems)
                 else:
                     problems.append(
@@ -370,8 +399,12 @@ def _build(conn: sqlite3.Connection, key: Key, progress: Progress | None) -> tup
             ((archive_id, g, n, o, s) for g, n, o, s in members),
         )
         conn.executemany(
-            "INSERT INTO problem (archive, member, reason) VALUES (?, ?, ?)",
-            ((archive_id, printable(m), printable(r)) for m, r in problems),
+            "INSERT INTO problem (archive, member, reason, warning) VALUES (?, ?, ?, ?)",
+            (
+                (archive_id, printable(m), printable(r), int(warning))
+                for warning, found in ((False, problems), (True, notes))
+                for m, r in found
+            ),
         )
         conn.execute("COMMIT")
     except BaseException:

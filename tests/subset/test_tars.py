@@ -157,3 +157,22 @@ def test_a_read_only_cache_serves_the_index_it_holds(tmp_path: Path, isolated: P
     finally:
         for folder in folders:
             folder.chmod(0o755)
+
+
+def test_a_class_tar_stored_twice_gives_its_last_copy(tmp_path: Path) -> None:
+    # `tar -rf train.tar n01440764.tar` appends a new copy of a class tar: tar -x gives
+    # that copy alone, not the images of both.
+    tar = tmp_path / "train.tar"
+    train_tar(tar, [(f"{WNID}_1.JPEG", jpeg(1)), (f"{WNID}_2.JPEG", jpeg(2))])
+    run(["subset", "extract", "--from", str(tar), "--to", str(tmp_path / "a")])
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as inner:
+        add_bytes(inner, f"{WNID}_2.JPEG", jpeg(3))
+        add_bytes(inner, f"{WNID}_3.JPEG", jpeg(4))
+    with tarfile.open(tar, "a") as outer:
+        add_bytes(outer, f"{WNID}.tar", buf.getvalue())
+    assert class_images(tar) == {f"{WNID}_2.JPEG": jpeg(3), f"{WNID}_3.JPEG": jpeg(4)}
+    for dst in ("b", "c"):  # the index is built, then read from the cache
+        res = run(["subset", "extract", "--from", str(tar), "--to", str(tmp_path / dst)])
+        assert f"{tar}: member {WNID}.tar: in the archive more than once" in res.stderr
+        assert written(tmp_path / dst) == class_images(tar)
