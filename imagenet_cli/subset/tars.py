@@ -424,9 +424,11 @@ def _read_inner(
 
     group = name[: -len(".tar")]
     window = _Window(fh, info.offset_data, info.size)
+    read = False  # a member header was read: later damage, not another kind of file
     try:
         with tarfile.open(fileobj=window, mode="r:") as inner:  # type: ignore[call-overload]
             for sub in inner:
+                read = True
                 reason = refusal(sub)
                 if reason == "":
                     continue
@@ -437,4 +439,12 @@ def _read_inner(
                     (group, safe_name(sub.name), info.offset_data + sub.offset_data, sub.size)
                 )
     except tarfile.TarError as exc:
-        problems.append((name, f"damaged class tar ({exc}); members after the damage skipped"))
+        if read:
+            reason = f"damaged class tar ({exc}); members after the damage skipped"
+        elif window.seek(0) == 0 and window.read(2) == b"\x1f\x8b":
+            reason = (
+                "a gzip-compressed class tar, not read (a class tar is read in place uncompressed)"
+            )
+        else:
+            reason = f"not a tar file ({exc}); not read"
+        problems.append((name, reason))

@@ -176,3 +176,19 @@ def test_a_class_tar_stored_twice_gives_its_last_copy(tmp_path: Path) -> None:
         res = run(["subset", "extract", "--from", str(tar), "--to", str(tmp_path / dst)])
         assert f"{tar}: member {WNID}.tar: in the archive more than once" in res.stderr
         assert written(tmp_path / dst) == class_images(tar)
+
+
+def test_a_class_tar_that_is_compressed_or_no_tar_is_named_as_such(tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as inner:
+        add_bytes(inner, "n02102040_1.JPEG", jpeg(2))
+    tar = tmp_path / "train.tar"
+    train_tar(tar, [(f"{WNID}_1.JPEG", jpeg(1))])
+    with tarfile.open(tar, "a") as outer:
+        add_bytes(outer, "n02102040.tar", buf.getvalue())
+        add_bytes(outer, "n02979186.tar", b"<html>503 Service Unavailable</html>\n" * 40)
+    res = run(["subset", "extract", "--from", str(tar), "--to", str(tmp_path / "a")], expect=1)
+    assert f"{tar}: member n02102040.tar: a gzip-compressed class tar, not read" in res.stderr
+    assert f"{tar}: member n02979186.tar: not a tar file" in res.stderr
+    assert "damage" not in res.stderr
+    assert written(tmp_path / "a") == {f"{WNID}_1.JPEG": jpeg(1)}
