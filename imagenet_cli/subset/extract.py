@@ -462,7 +462,7 @@ def extract(request: Request, progress: Progress | None = None) -> Summary:
     )
     problems = [p for source in sources for p in source.problems]
     problems += [p for split in splits.values() for p in split.problems] + plan.problems
-    notes = chosen.notes + plan.notes
+    notes = [n for source in sources for n in source.notes] + chosen.notes + plan.notes
     notes += [f"{w}: not in the {s} split of the source; skipped" for w, s in chosen.missing]
     notes += _unused_sources(sources, splits)
     notes += _unused_options(request, splits)

@@ -62,6 +62,12 @@ class SourceFile:
         return f"{self.path}:{self.member}" if self.offset >= 0 else self.path
 
 
+def is_image_name(name: str) -> bool:
+    """Whether a file name (no folder) is an image's: an image extension, and not hidden
+    (macOS's ``._x.JPEG`` beside ``x.JPEG`` holds metadata, not an image)."""
+    return not name.startswith(".") and name.lower().endswith(IMAGE_EXTENSIONS)
+
+
 def printable(name: str) -> str:
     """``name`` safe to print and store: bytes that were not UTF-8 as ``\\xNN``."""
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
@@ -123,7 +129,7 @@ class ClassFolders(Split):
             return []
         for entry in entries:
             name = entry.name
-            if name.startswith(".") or not name.lower().endswith(IMAGE_EXTENSIONS):
+            if not is_image_name(name):
                 continue
             if not is_utf8(name):
                 self.problems.append(_not_utf8(entry.path))
@@ -148,7 +154,7 @@ class LabelledFolder(Split):
         with os.scandir(root) as it:
             for entry in it:
                 name = entry.name
-                if name.startswith(".") or not name.lower().endswith(IMAGE_EXTENSIONS):
+                if not is_image_name(name):
                     continue
                 if not is_utf8(name):
                     self.problems.append(_not_utf8(entry.path))
@@ -186,12 +192,15 @@ class TarOfTars(Split):
 
     def files(self, wnid: str) -> list[SourceFile]:
         # A class's images go flat into its folder, as ImageNet's own class tars hold
-        # them, also when a repacked tar put them in a subfolder.
+        # them, also when a repacked tar put them in a subfolder; other members (notes,
+        # annotations) are passed over, as in a class folder.
         path = self.index.path
-        return [
-            SourceFile(m.name.rsplit("/", 1)[-1], m.size, path, m.offset, f"{wnid}.tar/{m.name}")
-            for m in self.index.members(wnid)
-        ]
+        found = []
+        for m in self.index.members(wnid):
+            base = m.name.rsplit("/", 1)[-1]
+            if is_image_name(base):
+                found.append(SourceFile(base, m.size, path, m.offset, f"{wnid}.tar/{m.name}"))
+        return found
 
 
 class LabelledTar(Split):
@@ -206,6 +215,8 @@ class LabelledTar(Split):
         self._by_class: dict[str, list[SourceFile]] = {}
         for m in index.members(""):
             base = m.name.rsplit("/", 1)[-1]
+            if not is_image_name(base):
+                continue
             wnid = labels.get(base.rsplit(".", 1)[0])
             if wnid is None:
                 self.unlabelled += 1
@@ -231,6 +242,7 @@ class Source:
     layout: str
     splits: dict[str, Split]
     problems: list[str] = field(default_factory=list)  # refused members, unlabelled images
+    notes: list[str] = field(default_factory=list)  # warnings: a class tar stored twice
     index_built: bool = False  # a tar index was built by this scan
 
 
@@ -283,6 +295,7 @@ def _open(
         index = tars.open_index(path, progress)
         src.index_built = index.built
         src.problems.extend(f"{path}: member {m}: {r}" for m, r in index.problems())
+        src.notes.extend(f"{path}: member {m}: {r}" for m, r in index.notes())
         if index.kind == tars.TAR_OF_TARS:
             if layout == "val-tar":
                 raise UsageError(f"{location}: a tar of class tars, not a validation tar")

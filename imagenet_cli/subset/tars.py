@@ -3,7 +3,7 @@
 ``ILSVRC2012_img_train.tar`` is a tar of 1,000 per-class tars (138 GB). It is never
 unpacked: the first pass reads only the tar headers (outer and inner) and records
 where every image's bytes start in a SQLite table in the cache, keyed by the tar's
-path, size and mtime. Later runs look a class up and ``pread`` its images' bytes
+path, size, mtime, inode and change time. Later runs look a class up and ``pread`` its images' bytes
 straight from the outer file. A flat tar (``ILSVRC2012_img_val.tar``) is indexed
 the same way with an empty class.
 
@@ -23,7 +23,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..archive import unsafe_name
 from ..cache import cache_path, connect, file_lock
@@ -62,7 +62,25 @@ _MIGRATIONS = [
         reason TEXT NOT NULL
     )
     """,
+    # Size and mtime alone miss a tar rewritten with its old size and mtime restored
+    # (`touch -d`, `cp -p`): the inode and the change time (which no tool sets) tell.
+    """
+    DELETE FROM member;
+    DELETE FROM problem;
+    DELETE FROM archive;
+    ALTER TABLE archive ADD COLUMN ino INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE archive ADD COLUMN ctime_ns INTEGER NOT NULL DEFAULT 0
+    """,
+    # Warnings beside the problems (a class tar stored twice): named, but nothing fails.
+    """
+    DELETE FROM member;
+    DELETE FROM problem;
+    DELETE FROM archive;
+    ALTER TABLE problem ADD COLUMN warning INTEGER NOT NULL DEFAULT 0
+    """,
 ]
+
+Key = tuple[str, int, int, int, int]  # path, size, mtime_ns, ino, ctime_ns
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,89 +164,166 @@ class ArchiveIndex:
     archive_id: int
     db: Path
     built: bool  # this run built the index (first pass)
+    read_only: bool = False  # read from a cache this process cannot write
 
-    def _conn(self) -> sqlite3.Connection:
-        return connect(self.db, _MIGRATIONS)
+    def _rows(self, sql: str, *params: object) -> list[Any]:
+        try:
+            conn = _read_only(self.db) if self.read_only else connect(self.db, _MIGRATIONS)
+            try:
+                return conn.execute(sql, (self.archive_id, *params)).fetchall()
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            raise _cache_error(self.db, exc) from None
 
     def groups(self) -> dict[str, tuple[int, int]]:
         """Every group (class tar stem) with its member count and bytes."""
-        conn = self._conn()
-        try:
-            rows = conn.execute(
-                "SELECT grp, count(*), sum(size) FROM member WHERE archive = ? GROUP BY grp",
-                (self.archive_id,),
-            ).fetchall()
-        finally:
-            conn.close()
+        rows = self._rows(
+            "SELECT grp, count(*), sum(size) FROM member WHERE archive = ? GROUP BY grp"
+        )
         return {str(g): (int(n), int(b)) for g, n, b in rows}
 
     def members(self, group: str) -> list[Member]:
         """The members of one group, sorted by name."""
-        conn = self._conn()
-        try:
-            rows = conn.execute(
-                "SELECT name, offset, size FROM member WHERE archive = ? AND grp = ? ORDER BY name",
-                (self.archive_id, group),
-            ).fetchall()
-        finally:
-            conn.close()
+        rows = self._rows(
+            "SELECT name, offset, size FROM member WHERE archive = ? AND grp = ? ORDER BY name",
+            group,
+        )
         return [Member(group, str(n), int(o), int(s)) for n, o, s in rows]
 
     def problems(self) -> list[tuple[str, str]]:
         """Members refused while indexing: (member, reason)."""
-        conn = self._conn()
-        try:
-            rows = conn.execute(
-                "SELECT member, reason FROM problem WHERE archive = ? ORDER BY rowid",
-                (self.archive_id,),
-            ).fetchall()
-        finally:
-            conn.close()
+        return self._reasons(warning=False)
+
+    def notes(self) -> list[tuple[str, str]]:
+        """What indexing found odd but could read (a class tar stored twice)."""
+        return self._reasons(warning=True)
+
+    def _reasons(self, warning: bool) -> list[tuple[str, str]]:
+        rows = self._rows(
+            "SELECT member, reason FROM problem WHERE archive = ? AND warning = ? ORDER BY rowid",
+            int(warning),
+        )
         return [(str(m), str(r)) for m, r in rows]
 
 
 def index_db() -> Path:
     """The SQLite file holding every tar index."""
-    return cache_path("subset", "tars.sqlite")
+    path = cache_path("subset", "tars.sqlite", create_parent=False)
+    try:
+        path.parent.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise _cache_error(path, exc) from None
+    return path
+
+
+def _cache_error(db: Path, exc: Exception) -> UsageError:
+    """The failure of the index database ``db`` as one line naming it."""
+    code: str = getattr(exc, "sqlite_errorname", "")
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    if code in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
+        return UsageError(
+            f"{db}: the tar index in the cache is damaged ({reason}); remove it with "
+            "'imagenet cache clean subset' and run again (the index is rebuilt)"
+        )
+    if isinstance(exc, PermissionError) or code.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN")):
+        return UsageError(
+            f"{db}: cannot write the tar index in the cache ({reason}); "
+            "make the cache folder writable, or set IMAGENET_CACHE to one that is"
+        )
+    return UsageError(f"{db}: cannot use the tar index in the cache ({reason})")
+
+
+def _cannot_write(exc: sqlite3.Error) -> bool:
+    code: str = getattr(exc, "sqlite_errorname", "")
+    return code.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN"))
+
+
+def _read_only(db: Path) -> sqlite3.Connection:
+    """A connection that never writes: a WAL database in a folder this process cannot
+    write cannot even be opened read-only (SQLite would make its -shm file), so it is
+    then opened as immutable."""
+    uri = db.resolve().as_uri()
+    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+    try:
+        conn.execute("SELECT 1 FROM archive LIMIT 1").fetchall()
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        if not _cannot_write(exc):
+            raise
+        conn = sqlite3.connect(f"{uri}?immutable=1", uri=True)
+    return conn
 
 
 def open_index(path: str | os.PathLike[str], progress: Progress | None = None) -> ArchiveIndex:
-    """The index of the tar at ``path``, built on first use (headers only) and cached."""
+    """The index of the tar at ``path``, built on first use (headers only) and cached.
+
+    A cache this process cannot write still serves an index it holds; a damaged or
+    unwritable index database is a :class:`UsageError` naming it.
+    """
     real = os.path.realpath(path)
     try:
         st = os.stat(real)
     except FileNotFoundError:
         raise NotFoundError(f"{path}: no such file") from None
     db = index_db()
-    key = (real, st.st_size, st.st_mtime_ns)
-    conn = connect(db, _MIGRATIONS)
+    key: Key = (real, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+    try:
+        return _open_index(db, key, progress)
+    except sqlite3.Error as exc:
+        raise _cache_error(db, exc) from None
+
+
+def _open_index(db: Path, key: Key, progress: Progress | None) -> ArchiveIndex:
+    real = key[0]
+    try:
+        conn = connect(db, _MIGRATIONS)
+    except sqlite3.Error as exc:
+        if not _cannot_write(exc) or not db.exists():
+            raise
+        ro = _read_only(db)
+        try:
+            found = _lookup(ro, key)
+        finally:
+            ro.close()
+        if found is None:
+            raise exc from None
+        return ArchiveIndex(real, found[1], found[0], db, built=False, read_only=True)
     try:
         found = _lookup(conn, key)
         if found is not None:
             return ArchiveIndex(real, found[1], found[0], db, built=False)
-        with file_lock(db.with_suffix(".lock")):
-            found = _lookup(conn, key)  # another process may have built it meanwhile
-            if found is not None:
-                return ArchiveIndex(real, found[1], found[0], db, built=False)
-            archive_id, kind = _build(conn, key, progress)
+        lock = db.with_suffix(".lock")
+        try:
+            with file_lock(lock):
+                found = _lookup(conn, key)  # another process may have built it meanwhile
+                if found is not None:
+                    return ArchiveIndex(real, found[1], found[0], db, built=False)
+                archive_id, kind = _build(conn, key, progress)
+        except OSError as exc:
+            if exc.filename is None or os.fspath(exc.filename) != os.fspath(lock):
+                raise  # the tar's own errors
+            raise _cache_error(lock, exc) from None
         return ArchiveIndex(real, kind, archive_id, db, built=True)
     finally:
         conn.close()
 
 
-def _lookup(conn: sqlite3.Connection, key: tuple[str, int, int]) -> tuple[int, str] | None:
+def _lookup(conn: sqlite3.Connection, key: Key) -> tuple[int, str] | None:
     row = conn.execute(
-        "SELECT id, kind FROM archive WHERE path = ? AND size = ? AND mtime_ns = ?", key
+        "SELECT id, kind FROM archive"
+        " WHERE path = ? AND size = ? AND mtime_ns = ? AND ino = ? AND ctime_ns = ?",
+        key,
     ).fetchone()
     return (int(row[0]), str(row[1])) if row else None
 
 
-def _build(
-    conn: sqlite3.Connection, key: tuple[str, int, int], progress: Progress | None
-) -> tuple[int, str]:
-    path, size, _mtime = key
+def _build(conn: sqlite3.Connection, key: Key, progress: Progress | None) -> tuple[int, str]:
+    path, size = key[0], key[1]
     members: list[tuple[str, str, int, int]] = []
     problems: list[tuple[str, str]] = []
+    notes: list[tuple[str, str]] = []
+    groups: set[str] = set()
     kind = ""
     done = 0
     last = ""  # the member read last: where a cut-off archive ends
@@ -250,6 +345,16 @@ def _build(
                 if kind == FLAT:
                     members.append(("", name, info.offset_data, info.size))
                 elif name.endswith(".tar") and "/" not in name:
+                    group = name[: -len(".tar")]
+                    if group in groups:
+                        # Appended again (tar -r): the last copy replaces the earlier
+                        # one, as tar -x would leave it.
+                        members = [m for m in members if m[0] != group]
+                        problems = [
+                            p for p in problems if p[0] != name and not p[0].startswith(name + "/")
+                        ]
+                        notes.append((name, "in the archive more than once; the last copy is used"))
+                    groups.add(group)
                     _read_inner(fh, info, name, members, problems)
                 else:
                     problems.append(
@@ -284,7 +389,9 @@ def _build(
         )
         conn.execute("DELETE FROM archive WHERE path = ?", (path,))
         cur = conn.execute(
-            "INSERT INTO archive (path, size, mtime_ns, kind) VALUES (?, ?, ?, ?)", (*key, kind)
+            "INSERT INTO archive (path, size, mtime_ns, ino, ctime_ns, kind)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (*key, kind),
         )
         archive_id = int(cur.lastrowid or 0)
         conn.executemany(
@@ -292,8 +399,12 @@ def _build(
             ((archive_id, g, n, o, s) for g, n, o, s in members),
         )
         conn.executemany(
-            "INSERT INTO problem (archive, member, reason) VALUES (?, ?, ?)",
-            ((archive_id, printable(m), printable(r)) for m, r in problems),
+            "INSERT INTO problem (archive, member, reason, warning) VALUES (?, ?, ?, ?)",
+            (
+                (archive_id, printable(m), printable(r), int(warning))
+                for warning, found in ((False, problems), (True, notes))
+                for m, r in found
+            ),
         )
         conn.execute("COMMIT")
     except BaseException:
@@ -313,9 +424,11 @@ def _read_inner(
 
     group = name[: -len(".tar")]
     window = _Window(fh, info.offset_data, info.size)
+    read = False  # a member header was read: later damage, not another kind of file
     try:
         with tarfile.open(fileobj=window, mode="r:") as inner:  # type: ignore[call-overload]
             for sub in inner:
+                read = True
                 reason = refusal(sub)
                 if reason == "":
                     continue
@@ -326,4 +439,12 @@ def _read_inner(
                     (group, safe_name(sub.name), info.offset_data + sub.offset_data, sub.size)
                 )
     except tarfile.TarError as exc:
-        problems.append((name, f"damaged class tar ({exc}); members after the damage skipped"))
+        if read:
+            reason = f"damaged class tar ({exc}); members after the damage skipped"
+        elif window.seek(0) == 0 and window.read(2) == b"\x1f\x8b":
+            reason = (
+                "a gzip-compressed class tar, not read (a class tar is read in place uncompressed)"
+            )
+        else:
+            reason = f"not a tar file ({exc}); not read"
+        problems.append((name, reason))
