@@ -107,7 +107,8 @@ def repair(ann: Annotation, *, clip: bool = False, images: str | None = None) ->
     for i, b in enumerate(boxes):
         k = i + 1
         x0, y0, x1, y1 = b.xmin, b.ymin, b.xmax, b.ymax
-        if not (type(x0) is int and type(y0) is int and type(x1) is int and type(y1) is int):
+        rounded = not (type(x0) is int and type(y0) is int and type(x1) is int and type(y1) is int)
+        if rounded:
             floats.append(k)
             x0, y0, x1, y1 = _round(x0), _round(y0), _round(x1), _round(y1)
         if x0 > x1 or y0 > y1:
@@ -123,7 +124,8 @@ def repair(ann: Annotation, *, clip: bool = False, images: str | None = None) ->
             if clip:
                 x0, x1 = min(max(x0, 0), width), min(max(x1, 0), width)
                 y0, y1 = min(max(y0, 0), height), min(max(y1, 0), height)
-        if (x0, y0, x1, y1) != (b.xmin, b.ymin, b.xmax, b.ymax):
+        # 100.0 == 100: a rounded box is replaced even when its values compare equal.
+        if rounded or (x0, y0, x1, y1) != (b.xmin, b.ymin, b.xmax, b.ymax):
             boxes[i] = b._replace(xmin=x0, ymin=y0, xmax=x1, ymax=y1)
     if floats:
         quirks.append(_note("float coordinates, rounded to whole pixels", floats))
