@@ -242,6 +242,9 @@ def convert(
     check(req)
     if req.fmt == "yolo":
         req.source.need_size = True
+        # YOLO coordinates are fractions of the image, 0-1: ultralytics drops every
+        # label of an image with one outside, so a box past the edge is clipped.
+        req.source.clip = True
     names = Names()
     tally = req.source.tally
     # Before any output: a run that can read nothing leaves no file behind.

@@ -315,3 +315,28 @@ def test_yolo_ultralytics_layout(tmp_path: Path) -> None:
     ).read_text() == ""  # a background image
     yaml = (tmp_path / "data.yaml").read_text()
     assert "nc: 2" in yaml and '  0: "n01751748"' in yaml
+
+
+def test_yolo_clips_boxes_past_the_image_edge(tmp_path: Path) -> None:
+    """Ultralytics drops every label of an image with a coordinate outside 0-1: a box
+    past the edge (as some ImageNet files have) is clipped to the image."""
+    from tests.conftest import run
+
+    from .conftest import TENCH, xml
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "edge.xml").write_text(
+        xml(
+            filename=f"{TENCH}_3",
+            size=(500, 375, 3),
+            objects=[(TENCH, -5, 10, 530, 390), (TENCH, 10, 20, 30, 40)],
+        )
+    )
+    out = tmp_path / "yolo"
+    res = run(["bbox", "convert", str(folder), "-f", "yolo", "--out", str(out)])
+    assert "box 1: past the image edge, clipped" in res.stderr
+    lines = (out / "labels" / f"{TENCH}_3.txt").read_text().splitlines()
+    values = [float(v) for line in lines for v in line.split()[1:]]
+    assert len(lines) == 2 and all(0.0 <= v <= 1.0 for v in values)
+    assert lines[0] == "0 0.500000 0.513333 1.000000 0.973333"
