@@ -340,3 +340,31 @@ def test_yolo_clips_boxes_past_the_image_edge(tmp_path: Path) -> None:
     values = [float(v) for line in lines for v in line.split()[1:]]
     assert len(lines) == 2 and all(0.0 <= v <= 1.0 for v in values)
     assert lines[0] == "0 0.500000 0.513333 1.000000 0.973333"
+
+
+def test_coco_gives_an_image_named_by_two_files_one_entry(tmp_path: Path) -> None:
+    """Two annotation files for one image (ILSVRC's train boxes and ImageNet-21k's
+    per-synset archive both hold some images): one COCO image, its file name once,
+    every box on it, as YOLO gives one label file."""
+    from pycocotools.coco import COCO
+
+    from tests.conftest import run
+
+    from .conftest import SPRINGER, TENCH, xml
+
+    for folder, box in (("a", (TENCH, 1, 2, 30, 40)), ("b", (SPRINGER, 5, 6, 70, 80))):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / f"{TENCH}_7.xml").write_text(xml(filename=f"{TENCH}_7", objects=[box]))
+    (tmp_path / "b" / f"{TENCH}_8.xml").write_text(
+        xml(filename=f"{TENCH}_8.JPEG", objects=[(TENCH, 3, 3, 9, 9)])
+    )
+    out = tmp_path / "coco.json"
+    run(["bbox", "convert", str(tmp_path / "a"), str(tmp_path / "b"), "-f", "coco", "-o", str(out)])
+    doc = json.loads(out.read_text())
+    names = [i["file_name"] for i in doc["images"]]
+    assert names == [f"{TENCH}_7.JPEG", f"{TENCH}_8.JPEG"]
+    assert [i["id"] for i in doc["images"]] == [1, 2]
+    assert [a["image_id"] for a in doc["annotations"]] == [1, 1, 2]
+    assert [a["id"] for a in doc["annotations"]] == [1, 2, 3]
+    coco = COCO(str(out))
+    assert len(coco.getAnnIds(imgIds=[1])) == 2
