@@ -21,8 +21,9 @@ Conventions:
 * yolo (ultralytics layout): ``labels/<image>.txt`` with ``class cx cy w h``
   normalised to 0-1, classes numbered from 0 over the sorted wnids listed in
   ``classes.txt``, and a ``data.yaml`` naming them; images go in ``images/``.
-* loc: Kaggle's ImageNet localization CSV: ``ImageId,PredictionString``, the string
-  being ``wnid xmin ymin xmax ymax`` for each box, space-separated.
+* loc: Kaggle's ImageNet localization CSV: ``ImageId,PredictionString`` (the image
+  without its extension), the string being ``wnid xmin ymin xmax ymax`` for each box,
+  space-separated.
 """
 
 from __future__ import annotations
@@ -207,10 +208,23 @@ class JsonWriter:
             self.out.write("\n]\n" if self.count else "]\n")
 
 
+_IMAGE_EXTENSIONS = frozenset((".jpeg", ".jpg", ".png"))
+
+
+def loc_image_id(image: str) -> str:
+    """Kaggle's ImageId: the image's name without its extension (``<filename>`` is
+    written with one in some files)."""
+    if "." in image:
+        stem, ext = os.path.splitext(image)
+        if ext.lower() in _IMAGE_EXTENSIONS:
+            return stem
+    return image
+
+
 def loc_rows(anns: Iterable[Annotation], *, keep_empty: bool = False) -> list[tuple[str, str]]:
     """Kaggle LOC rows of ``anns``: ``(ImageId, PredictionString)``."""
     return [
-        (ann[0], " ".join([f"{b[0]} {b[1]} {b[2]} {b[3]} {b[4]}" for b in ann[6]]))
+        (loc_image_id(ann[0]), " ".join([f"{b[0]} {b[1]} {b[2]} {b[3]} {b[4]}" for b in ann[6]]))
         for ann in anns
         if ann[6] or keep_empty
     ]

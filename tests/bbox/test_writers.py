@@ -368,3 +368,18 @@ def test_coco_gives_an_image_named_by_two_files_one_entry(tmp_path: Path) -> Non
     assert [a["id"] for a in doc["annotations"]] == [1, 2, 3]
     coco = COCO(str(out))
     assert len(coco.getAnnIds(imgIds=[1])) == 2
+
+
+def test_loc_image_id_has_no_file_extension(tmp_path: Path) -> None:
+    """Kaggle's ImageId is the image's name without its extension: a ``<filename>``
+    written with one (``x.JPEG``) gives the same ImageId as one without."""
+    from tests.conftest import run
+
+    from .conftest import TENCH, xml
+
+    for stem, filename in (("a", f"{TENCH}_1.JPEG"), ("b", f"{TENCH}_2"), ("c", "v2.1.jpg")):
+        (tmp_path / f"{stem}.xml").write_text(xml(filename=filename, objects=[(TENCH, 1, 2, 3, 4)]))
+    lines = run(["bbox", "convert", str(tmp_path), "-f", "loc"]).stdout.splitlines()
+    assert [line.split(",")[0] for line in lines] == ["ImageId", f"{TENCH}_1", f"{TENCH}_2", "v2.1"]
+    anns = [Annotation(f"{TENCH}_1.jpeg", None, 5, 5, 3, "s", (Box(TENCH, 1, 1, 2, 2),))]
+    assert _write("loc", anns).splitlines()[1] == f"{TENCH}_1,{TENCH} 1 1 2 2"
