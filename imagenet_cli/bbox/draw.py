@@ -14,7 +14,7 @@ from .inputs import read_bounded
 from .outputs import cannot_write, check_file, is_special
 from .parse import MAX_BYTES, XmlError, parse
 from .records import Annotation
-from .repair import repair
+from .repair import repair, upright
 
 PALETTE = (
     (230, 25, 75),
@@ -95,7 +95,7 @@ def draw(
     ann = load(xml)
     try:
         with Image.open(image) as im:
-            canvas = im.convert("RGB")
+            canvas = upright(im, ann.width, ann.height).convert("RGB")
     except FileNotFoundError:
         raise NotFoundError(f"{image}: no such file") from None
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as exc:

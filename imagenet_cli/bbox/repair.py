@@ -13,8 +13,12 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from .records import Annotation, Number, unsafe_part
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 IMAGE_SUFFIXES = (".JPEG", ".jpg", ".jpeg", ".JPG", ".png", ".PNG")
 
@@ -55,6 +59,23 @@ def find_image(images: str, ann: Annotation) -> str | None:
                 if os.path.isfile(base + suffix):
                     return base + suffix
     return None
+
+
+_ORIENTATION = 0x0112  # EXIF: how the stored pixels are to be turned for display
+_TURNED = (5, 6, 7, 8)  # the orientations that swap width and height
+
+
+def upright(im: Image.Image, width: int | None, height: int | None) -> Image.Image:
+    """``im`` as the annotation's boxes were drawn on it. The ``<size>`` tells: a
+    JPEG stored on its side with an EXIF orientation whose size, once turned, is the
+    annotated one (and stored, is not) is turned; any other image is kept as stored."""
+    if not width or not height or im.size == (width, height) or im.size != (height, width):
+        return im
+    if im.getexif().get(_ORIENTATION) not in _TURNED:
+        return im
+    from PIL import ImageOps
+
+    return ImageOps.exif_transpose(im)
 
 
 def image_size(path: str) -> tuple[int, int, int] | None:
