@@ -89,6 +89,7 @@ class _Gunzip(threading.Thread):
     def _inflate(self, raw: bytes) -> bytes:
         # Output is bounded per call (a gzip bomb inflates 1000:1); the rest of the
         # input waits in unconsumed_tail for the next call.
+        before = self.inflate.copy()  # a few kB: to go over ``raw`` again if it is damaged
         try:
             out = self.inflate.decompress(raw, _CHUNK)
             if self.inflate.eof and self.inflate.unused_data:
@@ -97,6 +98,7 @@ class _Gunzip(threading.Thread):
                 self.inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
                 out += self.inflate.decompress(rest, _CHUNK)
         except zlib.error as exc:
+            self._put(_salvage(before, raw))
             raise ArchiveError(f"corrupt gzip data: {exc}") from None
         return out
 
@@ -126,6 +128,30 @@ class _Gunzip(threading.Thread):
         """Stop inflating and wait for the thread (before the file is closed)."""
         self.stopping.set()
         self.join()
+
+
+def _salvage(inflate: zlib._Decompress, raw: bytes, limit: int = _CHUNK, step: int = 512) -> bytes:
+    """What ``raw`` inflates to before the damage zlib stopped at (at most ``limit``
+    bytes, all the failed call could have given). That call gives nothing (a bad
+    checksum at the very end loses all its output), so the input goes again in
+    small steps, and the step that fails byte by byte."""
+    out: list[bytes] = []
+    for at in range(0, len(raw), step):
+        piece = raw[at : at + step]
+        saved = inflate.copy()
+        try:
+            while piece and limit > 0:
+                data = inflate.decompress(piece, limit)
+                out.append(data)
+                limit -= len(data)
+                piece = inflate.unconsumed_tail
+        except zlib.error:
+            if step > 1:
+                out.append(_salvage(saved, raw[at : at + step], limit, 1))
+            break
+        if inflate.eof or limit <= 0:
+            break
+    return b"".join(out)
 
 
 class _Stream:
@@ -167,6 +193,15 @@ class _Stream:
         self.buf = self.buf[self.pos :] + data
         self.pos = 0
         return True
+
+    def check_end(self) -> None:
+        """At the end-of-archive marker: raise the error the inflater met just past
+        it (a damaged gzip checksum), if any; what follows is not read further."""
+        if self.gunzip is not None and not self.ended:
+            data = self.gunzip.chunks.get()
+            if isinstance(data, BaseException):
+                self.ended = True
+                raise data
 
     @property
     def tell(self) -> int:
@@ -284,6 +319,7 @@ def iter_tar(
                     else f"not a tar archive ({len(block)} bytes, less than one tar header)"
                 )
             if block == _ZERO_BLOCK:
+                stream.check_end()
                 return  # end-of-archive marker
             try:
                 stored_sum = int(block[148:156].split(b"\x00", 1)[0], 8)

@@ -11,12 +11,11 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import IO, TYPE_CHECKING, cast
 
-from ..cache import atomic_write
 from ..drivers import session
 from ..errors import ItemError, NotFoundError, UsageError
 from .engine import Chunk, ChunkSpec, Names, ParseOptions, chunks, results, select, selection
 from .inputs import Item, cached_archive, iter_items
-from .outputs import cannot_write, check_file, make_folder
+from .outputs import cannot_write, check_file, make_folder, output_file
 from .parse import MAX_BYTES
 from .records import Annotation, BadFile
 from .writers import CHUNK_FORMATS, FORMATS, ChunkWriter, make_writer, yolo_check
@@ -243,6 +242,9 @@ def convert(
     check(req)
     if req.fmt == "yolo":
         req.source.need_size = True
+        # YOLO coordinates are fractions of the image, 0-1: ultralytics drops every
+        # label of an image with one outside, so a box past the edge is clipped.
+        req.source.clip = True
     names = Names()
     tally = req.source.tally
     # Before any output: a run that can read nothing leaves no file behind.
@@ -319,7 +321,7 @@ def _output(req: ConvertRequest, stdout: IO[str]) -> Iterator[IO[str] | None]:
         assert req.output is not None
         check_file("-o", req.output)
         try:
-            with atomic_write(req.output, "w") as fh:
+            with output_file(req.output) as fh:
                 yield fh
         except OSError as exc:
             raise cannot_write("-o", req.output, exc) from None

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from ..drivers import map_batches
 from .outputs import make_folder
 from .records import Annotation, unsafe_part
-from .repair import find_image
+from .repair import find_image, upright
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +65,8 @@ def crop_image(ann: Annotation, opts: CropOptions) -> CropResult:
     try:
         with Image.open(path) as im:
             im.load()
-            rgb = im.convert("RGB") if im.mode != "RGB" else im
+            turned = upright(im, ann.width, ann.height)
+            rgb = turned.convert("RGB") if turned.mode != "RGB" else turned
             iw, ih = rgb.size
             sx = iw / ann.width if ann.width else 1.0
             sy = ih / ann.height if ann.height else 1.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,10 +11,10 @@ from pathlib import Path
 
 from ..errors import NotFoundError, UsageError
 from .inputs import read_bounded
-from .outputs import cannot_write, check_file
+from .outputs import cannot_write, check_file, is_special
 from .parse import MAX_BYTES, XmlError, parse
 from .records import Annotation
-from .repair import repair
+from .repair import repair, upright
 
 PALETTE = (
     (230, 25, 75),
@@ -94,7 +95,7 @@ def draw(
     ann = load(xml)
     try:
         with Image.open(image) as im:
-            canvas = im.convert("RGB")
+            canvas = upright(im, ann.width, ann.height).convert("RGB")
     except FileNotFoundError:
         raise NotFoundError(f"{image}: no such file") from None
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
@@ -118,13 +119,17 @@ def draw(
         ty = y0 - th - 2 * width if y0 - th - 2 * width >= 0 else y0 + width
         pen.rectangle((x0, ty, x0 + tw + 2 * width, ty + th + 2 * width), fill=colour)
         pen.text((x0 + width - left, ty + width - top), text, fill=(0, 0, 0), font=font)
-    fmt = None if output.suffix else "PNG"
+    fmt = Image.registered_extensions().get(output.suffix.lower(), "PNG")
     tmp = output.with_name(f".{output.name}.{os.getpid()}.part")
     try:
+        if is_special(output):  # a device or FIFO: written in place, never replaced
+            picture = io.BytesIO()
+            canvas.save(picture, format=fmt)
+            with open(output, "wb") as fh:
+                fh.write(picture.getvalue())
+            return Drawn(output, xml, len(ann.boxes), ann.quirks)
         output.parent.mkdir(parents=True, exist_ok=True)
-        canvas.save(
-            tmp, format=fmt or Image.registered_extensions().get(output.suffix.lower(), "PNG")
-        )
+        canvas.save(tmp, format=fmt)
         os.replace(tmp, output)
     except OSError as exc:
         with contextlib.suppress(OSError):

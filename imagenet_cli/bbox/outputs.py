@@ -7,8 +7,13 @@ option and the path (exit 2), never a traceback, and nothing left half-written.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
+from collections.abc import Iterator
+from typing import IO
 
+from ..cache import atomic_write
 from ..errors import UsageError
 
 
@@ -31,6 +36,30 @@ def check_file(option: str, path: str | os.PathLike[str]) -> None:
         raise UsageError(f"{option} '': give a file name")
     if os.path.isdir(path):
         raise UsageError(f"{option} {os.fspath(path)}: is a folder; give a file name")
+
+
+def is_special(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is an existing file that is neither a regular file nor a
+    folder: a device (``/dev/null``, ``/dev/stdout``), a FIFO, a socket. Such a file
+    is written in place; replacing it, as an atomic write does, would put a regular
+    file where the device was."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+@contextlib.contextmanager
+def output_file(path: str) -> Iterator[IO[str]]:
+    """``path`` opened for text: atomically (complete or not at all) for a regular
+    file, in place for a device or FIFO (:func:`is_special`)."""
+    if is_special(path):
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            yield fh
+    else:
+        with atomic_write(path, "w") as fh:
+            yield fh
 
 
 def make_folder(option: str, path: str | os.PathLike[str]) -> None:

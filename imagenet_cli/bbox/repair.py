@@ -13,8 +13,12 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from .records import Annotation, Number, unsafe_part
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 IMAGE_SUFFIXES = (".JPEG", ".jpg", ".jpeg", ".JPG", ".png", ".PNG")
 
@@ -55,6 +59,23 @@ def find_image(images: str, ann: Annotation) -> str | None:
                 if os.path.isfile(base + suffix):
                     return base + suffix
     return None
+
+
+_ORIENTATION = 0x0112  # EXIF: how the stored pixels are to be turned for display
+_TURNED = (5, 6, 7, 8)  # the orientations that swap width and height
+
+
+def upright(im: Image.Image, width: int | None, height: int | None) -> Image.Image:
+    """``im`` as the annotation's boxes were drawn on it. The ``<size>`` tells: a
+    JPEG stored on its side with an EXIF orientation whose size, once turned, is the
+    annotated one (and stored, is not) is turned; any other image is kept as stored."""
+    if not width or not height or im.size == (width, height) or im.size != (height, width):
+        return im
+    if im.getexif().get(_ORIENTATION) not in _TURNED:
+        return im
+    from PIL import ImageOps
+
+    return ImageOps.exif_transpose(im)
 
 
 def image_size(path: str) -> tuple[int, int, int] | None:
@@ -107,7 +128,8 @@ def repair(ann: Annotation, *, clip: bool = False, images: str | None = None) ->
     for i, b in enumerate(boxes):
         k = i + 1
         x0, y0, x1, y1 = b.xmin, b.ymin, b.xmax, b.ymax
-        if not (type(x0) is int and type(y0) is int and type(x1) is int and type(y1) is int):
+        rounded = not (type(x0) is int and type(y0) is int and type(x1) is int and type(y1) is int)
+        if rounded:
             floats.append(k)
             x0, y0, x1, y1 = _round(x0), _round(y0), _round(x1), _round(y1)
         if x0 > x1 or y0 > y1:
@@ -123,7 +145,8 @@ def repair(ann: Annotation, *, clip: bool = False, images: str | None = None) ->
             if clip:
                 x0, x1 = min(max(x0, 0), width), min(max(x1, 0), width)
                 y0, y1 = min(max(y0, 0), height), min(max(y1, 0), height)
-        if (x0, y0, x1, y1) != (b.xmin, b.ymin, b.xmax, b.ymax):
+        # 100.0 == 100: a rounded box is replaced even when its values compare equal.
+        if rounded or (x0, y0, x1, y1) != (b.xmin, b.ymin, b.xmax, b.ymax):
             boxes[i] = b._replace(xmin=x0, ymin=y0, xmax=x1, ymax=y1)
     if floats:
         quirks.append(_note("float coordinates, rounded to whole pixels", floats))

@@ -4,7 +4,7 @@ Every writer takes annotations one at a time (``write``) and finishes with
 ``close``. csv, tsv, json, jsonl and loc write as they go: memory stays flat
 whatever the number of files. coco and yolo need the full class list before their
 ids are known, so they spool what they write to a temporary file and assemble the
-result at ``close`` (still flat in memory, but for yolo's set of image names).
+result at ``close`` (still flat in memory, but for their sets of image names).
 
 Conventions:
 
@@ -15,13 +15,15 @@ Conventions:
   its ``boxes``.
 * coco: a COCO detection document: ``bbox`` is ``[xmin, ymin, xmax - xmin,
   ymax - ymin]`` (so ``xmax = x + w`` holds exactly), ``area = w * h``, ``iscrowd``
-  0; image ids count from 1 in output order; category ids count from 1 over the
-  sorted wnids, each category named by the synset's first lemma, its wnid kept.
+  0; image ids count from 1 in output order, one per file name (an image two files
+  name gets the boxes of both); category ids count from 1 over the sorted wnids,
+  each category named by the synset's first lemma, its wnid kept.
 * yolo (ultralytics layout): ``labels/<image>.txt`` with ``class cx cy w h``
   normalised to 0-1, classes numbered from 0 over the sorted wnids listed in
   ``classes.txt``, and a ``data.yaml`` naming them; images go in ``images/``.
-* loc: Kaggle's ImageNet localization CSV: ``ImageId,PredictionString``, the string
-  being ``wnid xmin ymin xmax ymax`` for each box, space-separated.
+* loc: Kaggle's ImageNet localization CSV: ``ImageId,PredictionString`` (the image
+  without its extension), the string being ``wnid xmin ymin xmax ymax`` for each box,
+  space-separated.
 """
 
 from __future__ import annotations
@@ -206,10 +208,23 @@ class JsonWriter:
             self.out.write("\n]\n" if self.count else "]\n")
 
 
+_IMAGE_EXTENSIONS = frozenset((".jpeg", ".jpg", ".png"))
+
+
+def loc_image_id(image: str) -> str:
+    """Kaggle's ImageId: the image's name without its extension (``<filename>`` is
+    written with one in some files)."""
+    if "." in image:
+        stem, ext = os.path.splitext(image)
+        if ext.lower() in _IMAGE_EXTENSIONS:
+            return stem
+    return image
+
+
 def loc_rows(anns: Iterable[Annotation], *, keep_empty: bool = False) -> list[tuple[str, str]]:
     """Kaggle LOC rows of ``anns``: ``(ImageId, PredictionString)``."""
     return [
-        (ann[0], " ".join([f"{b[0]} {b[1]} {b[2]} {b[3]} {b[4]}" for b in ann[6]]))
+        (loc_image_id(ann[0]), " ".join([f"{b[0]} {b[1]} {b[2]} {b[3]} {b[4]}" for b in ann[6]]))
         for ann in anns
         if ann[6] or keep_empty
     ]
@@ -256,25 +271,31 @@ class CocoWriter:
         self.images = _spool()
         self.annotations = _spool()  # "wnid\t<annotation JSON without category_id>"
         self.wnids: set[str] = set()
+        # An image named by two files (a folder and an archive, ILSVRC and
+        # ImageNet-21k) is one COCO image holding the boxes of both.
+        self.image_ids: dict[str, int] = {}
         self.image_id = 0
         self.ann_id = 0
 
     def write(self, ann: Annotation) -> None:
         if not ann.boxes and not self.keep_empty:
             return
-        self.image_id += 1
-        image_id = self.image_id
-        self.images.write(
-            _dumps(
-                {
-                    "id": image_id,
-                    "file_name": _file_name(ann.image),
-                    "width": ann.width,
-                    "height": ann.height,
-                }
+        file_name = _file_name(ann.image)
+        image_id = self.image_ids.get(file_name)
+        if image_id is None:
+            self.image_id += 1
+            image_id = self.image_ids[file_name] = self.image_id
+            self.images.write(
+                _dumps(
+                    {
+                        "id": image_id,
+                        "file_name": file_name,
+                        "width": ann.width,
+                        "height": ann.height,
+                    }
+                )
+                + "\n"
             )
-            + "\n"
-        )
         for b in ann.boxes:
             self.ann_id += 1
             w, h = b.xmax - b.xmin, b.ymax - b.ymin

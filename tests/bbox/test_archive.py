@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import random
 import tarfile
 from pathlib import Path
 
@@ -166,3 +167,26 @@ def test_header_checksums_and_size_fields() -> None:
         _read(data[:100] + b"X" + data[101:])  # the checksum no longer holds
     with pytest.raises(ArchiveError, match="bad member size"):
         _read(_with_field(data, 124, b"zz\x00"))
+
+
+def test_corrupt_gzip_keeps_the_members_inflated_before_the_damage() -> None:
+    """A gzip whose checksum, or data, is damaged: every member inflated before the
+    damage is read, then the error (not the whole last stretch of input lost)."""
+    members = [_file(f"m{i}.xml", b"<annotation>%d</annotation>" % i) for i in range(40)]
+    good = gzip.compress(_tar(members))
+    bad_crc = bytearray(good)
+    bad_crc[-8] ^= 0xFF  # the CRC-32 in the trailer
+    names: list[str] = []
+    with pytest.raises(ArchiveError, match="corrupt gzip data"):
+        for entry in iter_tar(io.BytesIO(bytes(bad_crc)), max_member_bytes=1 << 20):
+            names.append(entry.name)
+    assert names == [f"m{i}.xml" for i in range(40)]
+    # Damage inside the data: the members before it still come out.
+    text = bytes(random.Random(7).choices(b"abcdefghij", k=30_000))
+    data = bytearray(gzip.compress(_tar([*members, _file("tail.bin", text)])))
+    data[len(data) // 2 : len(data) // 2 + 200] = bytes(200)
+    names.clear()
+    with pytest.raises(ArchiveError):
+        for entry in iter_tar(io.BytesIO(bytes(data)), max_member_bytes=1 << 20):
+            names.append(entry.name)
+    assert names[:40] == [f"m{i}.xml" for i in range(40)]

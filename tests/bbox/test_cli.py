@@ -386,6 +386,37 @@ def test_crop(tmp_path: Path, scene: tuple[Path, Path, list[tuple[int, int, int,
     assert "not found" in res.stderr
 
 
+def test_draw_and_crop_turn_an_exif_rotated_image_to_its_annotated_size(
+    tmp_path: Path, scene: tuple[Path, Path, list[tuple[int, int, int, int]]]
+) -> None:
+    """A JPEG stored on its side with an EXIF orientation, whose ``<size>`` is that of
+    the upright image: the boxes are drawn and cut on the upright image."""
+    from PIL import Image, ImageOps
+
+    images, annotations, boxes = scene
+    image = images / TENCH / f"{TENCH}_42.JPEG"
+    upright = Image.open(image).convert("RGB")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored turned a quarter left: shown turned back
+    upright.transpose(Image.Transpose.ROTATE_90).save(image, "JPEG", quality=95, exif=exif)
+    assert ImageOps.exif_transpose(Image.open(image)).size == upright.size == (400, 300)
+    out = tmp_path / "drawn.png"
+    run(["bbox", "draw", str(image), "--annotations", str(annotations), "-o", str(out)])
+    drawn = Image.open(out).convert("RGB")
+    assert drawn.size == (400, 300)
+    x0, y0, x1, y1 = boxes[0]
+    mid_y = (y0 + y1) // 2
+    r, _, b = drawn.getpixel(((x0 + x1) // 2, mid_y))
+    assert b > 120 and r < 80  # the blue square, inside its box
+    assert drawn.getpixel((x0, mid_y)) != upright.getpixel((x0, mid_y))  # its outline
+    crops = tmp_path / "crops"
+    run(["bbox", "crop", str(annotations), "--images", str(images), "--out", str(crops)])
+    first = Image.open(crops / TENCH / f"{TENCH}_42_0.jpg")
+    assert first.size == (x1 - x0 + 1, y1 - y0 + 1)
+    r, _, b = first.getpixel((first.width // 2, first.height // 2))
+    assert b > 120 and r < 80
+
+
 def test_help_has_examples() -> None:
     for command in ("convert", "stats", "draw", "crop"):
         assert "Example:" in run(["bbox", command, "--help"]).stdout

@@ -3,7 +3,12 @@ whatever the XML files say; output paths that cannot be written are one error li
 
 from __future__ import annotations
 
+import os
+import stat
+import threading
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import run
 
@@ -196,3 +201,47 @@ def test_yolo_refuses_to_leave_earlier_labels_that_classes_txt_would_mislabel(
     (lone / "labels" / f"{TENCH}_2.txt").write_text("7 0.5 0.5 0.1 0.1\n")
     run(["bbox", "convert", str(tench_only), "-f", "yolo", "--out", str(lone)])
     assert (lone / "labels" / f"{TENCH}_2.txt").read_text().startswith("0 ")
+
+
+def _read_fifo(path: Path, got: list[bytes]) -> threading.Thread:
+    """A thread that reads the FIFO ``path`` to its end into ``got``."""
+
+    def read() -> None:
+        with open(path, "rb") as fh:
+            got.append(fh.read())
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    return reader
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs")
+def test_output_to_a_fifo_or_device_is_written_in_place_not_replaced(
+    tmp_path: Path, scene: tuple[Path, Path, list[tuple[int, int, int, int]]]
+) -> None:
+    images, annotations, _ = scene
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = _read_fifo(fifo, got)
+    res = run(["bbox", "convert", str(annotations), "-f", "csv", "-o", str(fifo)])
+    reader.join(10)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode), "the FIFO was replaced by a regular file"
+    assert got and got[0].decode().startswith("image,folder,wnid,")
+    assert "Traceback" not in res.stderr
+    # A device refusing the write is one line naming it, exit 2.
+    if os.path.exists("/dev/full") and stat.S_ISCHR(os.stat("/dev/full").st_mode):
+        res = run(["bbox", "convert", str(annotations), "-f", "csv", "-o", "/dev/full"], expect=2)
+        assert (
+            res.stderr.strip()
+            == "imagenet: error: -o /dev/full: cannot write: No space left on device"
+        )
+        assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
+    # bbox draw alike.
+    got.clear()
+    reader = _read_fifo(fifo, got)
+    image = images / TENCH / f"{TENCH}_42.JPEG"
+    run(["bbox", "draw", str(image), "--annotations", str(annotations), "-o", str(fifo)])
+    reader.join(10)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert got and got[0].startswith(b"\x89PNG")

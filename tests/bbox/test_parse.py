@@ -13,6 +13,7 @@ from imagenet_cli.bbox.inputs import Item
 from imagenet_cli.bbox.parse import XmlError, _fast, parse
 from imagenet_cli.bbox.records import Annotation, BadFile, Box
 from imagenet_cli.bbox.repair import repair
+from tests.conftest import run
 
 from .conftest import BAD, BIG_BYTES, GOOD, ISO_8859_1, QUIRKS, TENCH, big_file, xml
 
@@ -174,6 +175,21 @@ def test_repairs_each_quirk_once() -> None:
         assert len(ann.quirks) == 1 and "size missing" in ann.quirks[0]
     good = repair(parse(GOOD[f"{TENCH}/{TENCH}_1.xml"].encode(), "g"))
     assert good.quirks == ()
+
+
+def test_whole_valued_float_coordinates_become_integers(tmp_path: Path) -> None:
+    """``100.0`` (or ``1e2``) is a float coordinate like ``100.5``: written as a whole
+    pixel, not as ``100.0``, in every format."""
+    data = xml(filename=f"{TENCH}_9", objects=[(TENCH, "10.0", "20.0", "1e2", "120.0")])
+    ann = repair(parse(data.encode(), "f.xml"))
+    assert ann.boxes[0][1:5] == (10, 20, 100, 120)
+    assert all(type(v) is int for v in ann.boxes[0][1:5])
+    assert ann.quirks == ("box 1: float coordinates, rounded to whole pixels",)
+    (tmp_path / "f.xml").write_text(data)
+    csv_out = run(["bbox", "convert", str(tmp_path / "f.xml"), "-f", "csv"]).stdout
+    assert csv_out.splitlines()[1].split(",")[3:7] == ["10", "20", "100", "120"]
+    loc = run(["bbox", "convert", str(tmp_path / "f.xml"), "-f", "loc"]).stdout
+    assert loc.splitlines()[1] == f"{TENCH}_9,{TENCH} 10 20 100 120"
 
 
 def test_missing_size_read_from_the_image(tmp_path: Path) -> None:

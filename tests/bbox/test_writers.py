@@ -315,3 +315,71 @@ def test_yolo_ultralytics_layout(tmp_path: Path) -> None:
     ).read_text() == ""  # a background image
     yaml = (tmp_path / "data.yaml").read_text()
     assert "nc: 2" in yaml and '  0: "n01751748"' in yaml
+
+
+def test_yolo_clips_boxes_past_the_image_edge(tmp_path: Path) -> None:
+    """Ultralytics drops every label of an image with a coordinate outside 0-1: a box
+    past the edge (as some ImageNet files have) is clipped to the image."""
+    from tests.conftest import run
+
+    from .conftest import TENCH, xml
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "edge.xml").write_text(
+        xml(
+            filename=f"{TENCH}_3",
+            size=(500, 375, 3),
+            objects=[(TENCH, -5, 10, 530, 390), (TENCH, 10, 20, 30, 40)],
+        )
+    )
+    out = tmp_path / "yolo"
+    res = run(["bbox", "convert", str(folder), "-f", "yolo", "--out", str(out)])
+    assert "box 1: past the image edge, clipped" in res.stderr
+    lines = (out / "labels" / f"{TENCH}_3.txt").read_text().splitlines()
+    values = [float(v) for line in lines for v in line.split()[1:]]
+    assert len(lines) == 2 and all(0.0 <= v <= 1.0 for v in values)
+    assert lines[0] == "0 0.500000 0.513333 1.000000 0.973333"
+
+
+def test_coco_gives_an_image_named_by_two_files_one_entry(tmp_path: Path) -> None:
+    """Two annotation files for one image (ILSVRC's train boxes and ImageNet-21k's
+    per-synset archive both hold some images): one COCO image, its file name once,
+    every box on it, as YOLO gives one label file."""
+    from pycocotools.coco import COCO
+
+    from tests.conftest import run
+
+    from .conftest import SPRINGER, TENCH, xml
+
+    for folder, box in (("a", (TENCH, 1, 2, 30, 40)), ("b", (SPRINGER, 5, 6, 70, 80))):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / f"{TENCH}_7.xml").write_text(xml(filename=f"{TENCH}_7", objects=[box]))
+    (tmp_path / "b" / f"{TENCH}_8.xml").write_text(
+        xml(filename=f"{TENCH}_8.JPEG", objects=[(TENCH, 3, 3, 9, 9)])
+    )
+    out = tmp_path / "coco.json"
+    run(["bbox", "convert", str(tmp_path / "a"), str(tmp_path / "b"), "-f", "coco", "-o", str(out)])
+    doc = json.loads(out.read_text())
+    names = [i["file_name"] for i in doc["images"]]
+    assert names == [f"{TENCH}_7.JPEG", f"{TENCH}_8.JPEG"]
+    assert [i["id"] for i in doc["images"]] == [1, 2]
+    assert [a["image_id"] for a in doc["annotations"]] == [1, 1, 2]
+    assert [a["id"] for a in doc["annotations"]] == [1, 2, 3]
+    coco = COCO(str(out))
+    assert len(coco.getAnnIds(imgIds=[1])) == 2
+
+
+def test_loc_image_id_has_no_file_extension(tmp_path: Path) -> None:
+    """Kaggle's ImageId is the image's name without its extension: a ``<filename>``
+    written with one (``x.JPEG``) gives the same ImageId as one without."""
+    from tests.conftest import run
+
+    from .conftest import TENCH, xml
+
+    for stem, filename in (("a", f"{TENCH}_1.JPEG"), ("b", f"{TENCH}_2"), ("c", "v2.1.jpg")):
+        (tmp_path / f"{stem}.xml").write_text(xml(filename=filename, objects=[(TENCH, 1, 2, 3, 4)]))
+    lines = run(["bbox", "convert", str(tmp_path), "-f", "loc"]).stdout.splitlines()
+    assert [line.split(",")[0] for line in lines] == ["ImageId", f"{TENCH}_1", f"{TENCH}_2", "v2.1"]
+    anns = [Annotation(f"{TENCH}_1.jpeg", None, 5, 5, 3, "s", (Box(TENCH, 1, 1, 2, 2),))]
+    assert _write("loc", anns).splitlines()[1] == f"{TENCH}_1,{TENCH} 1 1 2 2"
