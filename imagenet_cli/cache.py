@@ -12,6 +12,7 @@ import functools
 import itertools
 import os
 import sqlite3
+import stat
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -106,7 +107,8 @@ def atomic_write(
 
     On an exception the temp file is removed and ``path`` is left as it was, so a
     file under its final name is always complete. As a shell's ``>`` would, it writes
-    through a symbolic link (the link stays) and keeps an existing file's permissions.
+    through a symbolic link (the link stays) and keeps an existing file's permissions;
+    a device or FIFO at ``path`` is written in place.
     """
     if mode not in ("w", "wb"):
         raise ValueError("atomic_write supports modes 'w' and 'wb'")
@@ -119,14 +121,22 @@ def _atomic_write(path: Path, mode: str, fsync: bool) -> Iterator[Any]:
 
     if path.is_symlink():
         path = Path(os.path.realpath(path))
+    kwargs = {"encoding": "utf-8", "newline": ""} if mode == "w" else {}
     try:
-        keep = os.stat(path).st_mode & 0o7777
+        st = os.stat(path)
     except OSError:
         keep = 0o666 & ~_umask()
+    else:
+        keep = st.st_mode & 0o7777
+        if not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):
+            # A device or FIFO (/dev/stdout, a named pipe) is written in place: a
+            # rename would put a regular file where it was.
+            with open(path, mode, **kwargs) as fh:  # type: ignore[call-overload]
+                yield fh
+            return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
-        kwargs = {"encoding": "utf-8", "newline": ""} if mode == "w" else {}
         with os.fdopen(fd, mode, **kwargs) as fh:  # type: ignore[call-overload]
             yield fh
             fh.flush()

@@ -316,3 +316,19 @@ def test_umask_respected(tmp_path: Path) -> None:
     cache.write_text_atomic(tmp_path / "f", "x")
     mode = os.stat(tmp_path / "f").st_mode & 0o777
     assert mode == 0o666 & ~cache._umask()
+
+
+def test_atomic_write_writes_a_fifo_in_place(tmp_path: Path) -> None:
+    import stat
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    with cache.atomic_write(fifo, "w") as fh:
+        fh.write("rows\n")
+    reader.join(10)
+    assert got == [b"rows\n"]
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)  # still the pipe, not a file in its place

@@ -11,11 +11,12 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import IO, TYPE_CHECKING, cast
 
+from ..cache import atomic_write
 from ..drivers import session
 from ..errors import ItemError, NotFoundError, UsageError
 from .engine import Chunk, ChunkSpec, Names, ParseOptions, chunks, results, select, selection
 from .inputs import Item, cached_archive, iter_items
-from .outputs import cannot_write, check_file, make_folder, output_file
+from .outputs import cannot_write, check_file, make_folder
 from .parse import MAX_BYTES
 from .records import Annotation, BadFile
 from .writers import CHUNK_FORMATS, FORMATS, ChunkWriter, make_writer, yolo_check
@@ -321,7 +322,7 @@ def _output(req: ConvertRequest, stdout: IO[str]) -> Iterator[IO[str] | None]:
         assert req.output is not None
         check_file("-o", req.output)
         try:
-            with output_file(req.output) as fh:
+            with atomic_write(req.output, "w") as fh:
                 yield fh
         except OSError as exc:
             raise cannot_write("-o", req.output, exc) from None

@@ -7,13 +7,9 @@ option and the path (exit 2), never a traceback, and nothing left half-written.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
-from collections.abc import Iterator
-from typing import IO
 
-from ..cache import atomic_write
 from ..errors import UsageError
 
 
@@ -48,18 +44,6 @@ def is_special(path: str | os.PathLike[str]) -> bool:
     except (OSError, ValueError):
         return False
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
-
-
-@contextlib.contextmanager
-def output_file(path: str) -> Iterator[IO[str]]:
-    """``path`` opened for text: atomically (complete or not at all) for a regular
-    file, in place for a device or FIFO (:func:`is_special`)."""
-    if is_special(path):
-        with open(path, "w", encoding="utf-8", newline="") as fh:
-            yield fh
-    else:
-        with atomic_write(path, "w") as fh:
-            yield fh
 
 
 def make_folder(option: str, path: str | os.PathLike[str]) -> None:
