@@ -357,9 +357,9 @@ def _build(conn: sqlite3.Connection, key: Key, progress: Progress | None) -> tup
                     groups.add(group)
                     _read_inner(fh, info, name, members, problems)
                 else:
-                    problems.append(
-                        (name, "not a class tar (<wnid>.tar) in a tar of tars; skipped")
-                    )
+                    # A README beside the class tars: passed over, as a file beside the
+                    # class folders is; named, since it may be a class stored otherwise.
+                    notes.append((name, "not a class tar (<wnid>.tar) in a tar of tars; skipped"))
                 if progress:
                     end = info.offset_data + info.size
                     progress(end - done, size, f"indexing {name}")

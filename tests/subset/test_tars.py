@@ -192,3 +192,17 @@ def test_a_class_tar_that_is_compressed_or_no_tar_is_named_as_such(tmp_path: Pat
     assert f"{tar}: member n02979186.tar: not a tar file" in res.stderr
     assert "damage" not in res.stderr
     assert written(tmp_path / "a") == {f"{WNID}_1.JPEG": jpeg(1)}
+
+
+def test_a_file_beside_the_class_tars_is_passed_over_with_a_warning(tmp_path: Path) -> None:
+    tar = tmp_path / "train.tar"
+    train_tar(tar, [(f"{WNID}_1.JPEG", jpeg(1)), (f"{WNID}_2.JPEG", jpeg(2))])
+    with tarfile.open(tar, "a") as outer:
+        add_bytes(outer, "README.txt", b"ImageNet train set\n")
+    dst = tmp_path / "out"
+    res = run(["subset", "extract", "--from", str(tar), "--to", str(dst)])  # exit 0
+    assert (
+        f"imagenet: warning: {tar}: member README.txt: not a class tar (<wnid>.tar) in a tar "
+        "of tars; skipped\n"
+    ) in res.stderr
+    assert written(dst) == class_images(tar)
