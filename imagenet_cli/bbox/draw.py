@@ -78,6 +78,20 @@ def load(xml: Path, max_bytes: int = MAX_BYTES) -> Annotation:
         raise UsageError(f"{where}: {exc.reason}") from None
 
 
+def _format_for(output: Path) -> str:
+    """The Pillow format ``output``'s suffix names (PNG without one): before any work,
+    so that an unknown suffix is refused, not written as PNG under its name."""
+    from PIL import Image
+
+    suffix = output.suffix.lower()
+    if not suffix:
+        return "PNG"
+    fmt = Image.registered_extensions().get(suffix)  # every plugin loaded, writers too
+    if fmt is None or fmt not in Image.SAVE:
+        raise UsageError(f"-o {output}: Pillow writes no image format named {suffix} (try .png)")
+    return fmt
+
+
 def draw(
     image: Path,
     output: Path,
@@ -91,6 +105,7 @@ def draw(
     from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
     check_file("-o", output)
+    fmt = _format_for(output)
     xml = xml or find_xml(image, annotations)
     ann = load(xml)
     try:
@@ -119,7 +134,6 @@ def draw(
         ty = y0 - th - 2 * width if y0 - th - 2 * width >= 0 else y0 + width
         pen.rectangle((x0, ty, x0 + tw + 2 * width, ty + th + 2 * width), fill=colour)
         pen.text((x0 + width - left, ty + width - top), text, fill=(0, 0, 0), font=font)
-    fmt = Image.registered_extensions().get(output.suffix.lower(), "PNG")
     tmp = output.with_name(f".{output.name}.{os.getpid()}.part")
     try:
         if is_special(output):  # a device or FIFO: written in place, never replaced

@@ -341,6 +341,22 @@ def test_draw_puts_boxes_on_the_objects(
     assert "none.xml" in res.stderr
 
 
+def test_draw_refuses_a_suffix_no_image_format_has(
+    tmp_path: Path, scene: tuple[Path, Path, list[tuple[int, int, int, int]]]
+) -> None:
+    images, annotations, _ = scene
+    image = images / TENCH / f"{TENCH}_42.JPEG"
+    args = ["bbox", "draw", str(image), "--annotations", str(annotations), "-o"]
+    res = run([*args, str(tmp_path / "drawn.xyz")], expect=2)
+    assert res.stderr == (
+        f"imagenet: error: -o {tmp_path / 'drawn.xyz'}: Pillow writes no image format named "
+        ".xyz (try .png)\n"
+    )
+    assert not list(tmp_path.glob("*drawn*"))
+    run([*args, str(tmp_path / "drawn.webp")])
+    assert (tmp_path / "drawn.webp").read_bytes()[8:12] == b"WEBP"
+
+
 def test_crop(tmp_path: Path, scene: tuple[Path, Path, list[tuple[int, int, int, int]]]) -> None:
     from PIL import Image
 
