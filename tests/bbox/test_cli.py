@@ -107,6 +107,11 @@ def test_paths_on_stdin(ann: Fixture) -> None:
     paths = f"{ann.folder / TENCH / (TENCH + '_1.xml')}\n{ann.tgz}\n"
     res = run(["bbox", "convert", "-", "-f", "csv"], input=paths)
     assert len(_rows(res.stdout)) == 1 + GOOD_BOXES
+    for args in (["-", "-"], ["-", "--wnid", "-"]):
+        res = run(["bbox", "convert", *args, "-f", "csv"], input=paths, expect=2)
+        assert res.stderr == (
+            "imagenet: error: stdin ('-') can be read once: give '-' as one input or one --wnid\n"
+        )
 
 
 def test_nested_archives(tmp_path: Path, ann: Fixture) -> None:
