@@ -217,3 +217,12 @@ def test_normalize_needs_the_size() -> None:
     )
     assert isinstance(good, Annotation)
     assert good.boxes[0][1:5] == (10 / 500, 20 / 375, 200 / 500, 300 / 375)
+
+
+def test_a_file_nested_too_deeply_is_refused_in_our_words() -> None:
+    data = b"<annotation>" + b"<a>" * 300 + b"</a>" * 300 + b"</annotation>"
+    with pytest.raises(XmlError) as info:
+        parse(data, "deep.xml")
+    assert info.value.reason == (
+        "malformed XML: Excessive depth in document: 256 (the limit for untrusted files)"
+    )
