@@ -718,15 +718,16 @@ def _unused_options(request: Request, splits: dict[str, Split]) -> list[str]:
 def _writing(dst: Path) -> Iterator[None]:
     """Hold ``dst`` for this run: a second run into it at once is refused, so two runs
     never mix their images or race past each other's settings check."""
-    try:
-        with file_lock(dst / LOCK_FILE, timeout=2):
-            yield
-    except LockBusy:
-        raise UsageError(
-            f"--to {dst}: another 'imagenet subset extract' is writing into this folder"
-        ) from None
-    except OSError as exc:
-        raise UsageError(f"--to {dst}: cannot write there ({exc.strerror or exc})") from None
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(file_lock(dst / LOCK_FILE, timeout=2))
+        except LockBusy:
+            raise UsageError(
+                f"--to {dst}: another 'imagenet subset extract' is writing into this folder"
+            ) from None
+        except OSError as exc:  # taking the lock, not the run's own errors
+            raise UsageError(f"--to {dst}: cannot write there ({exc.strerror or exc})") from None
+        yield
 
 
 def _guard_settings(dst: Path, opts: Options) -> None:

@@ -641,3 +641,16 @@ def test_a_symlink_rerun_trusts_the_manifest_as_other_modes_do(tree: Tree, tmp_p
     assert "0 written, 4 already there" in res.stderr
     # the size matched, so the image was not opened again for its header
     assert manifest(dst)[0]["width"] == "999"
+
+
+def test_the_run_lock_names_only_its_own_failures(tmp_path: Path) -> None:
+    import pytest
+
+    from imagenet_cli.errors import UsageError
+    from imagenet_cli.subset.extract import _writing
+
+    with pytest.raises(FileNotFoundError), _writing(tmp_path / "out"):
+        raise FileNotFoundError(2, "No such file or directory", "source.JPEG")  # the run's
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(UsageError, match="cannot write there"), _writing(tmp_path / "file" / "o"):
+        pass
