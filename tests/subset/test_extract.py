@@ -552,22 +552,9 @@ def test_a_target_whose_split_folder_is_the_source_is_refused(tree: Tree, tmp_pa
     # nothing could be written (each image "already there") and a resized PNG would land
     # beside its source.
     before = files_under(tree.root)
+    args = ["subset", "extract", "--from", str(tree.root), "--resize", "16", "--wnid", QUIRKY]
     for dst in (tree.root.parent, tree.root.parent / "." / "x" / ".."):
-        res = run(
-            [
-                "subset",
-                "extract",
-                "--from",
-                str(tree.root),
-                "--to",
-                str(dst),
-                "--resize",
-                "16",
-                "--wnid",
-                QUIRKY,
-            ],
-            expect=2,
-        )
+        res = run([*args, "--to", str(dst)], expect=2)
         assert res.stderr.count("\n") == 1 and str(tree.root) in res.stderr
     assert files_under(tree.root) == before
     assert not (tree.root.parent / "manifest.csv").exists()

@@ -312,24 +312,11 @@ def test_both_splits_without_a_selection_name_the_classes_of_one_split(
     os.symlink(tree.root, root / "train")
     os.symlink(tmp_path / "val", root / "val")
     dst = tmp_path / "o"
-    res = run(["subset", "extract", "--from", str(root), "--to", str(dst), "--split", "both"])
+    both = ["subset", "extract", "--from", str(root), "--to", str(dst), "--split", "both"]
+    res = run(both)
     assert classes_of(dst) == ["n01440764"] == classes_of(dst, "val")
     warning = [line for line in res.stderr.splitlines() if "warning" in line]
     assert len(warning) == 1 and "12 class(es)" in warning[0] and "n01443537" in warning[0]
     # a subtree whose only class is in one split: the error says why nothing is left
-    res = run(
-        [
-            "subset",
-            "extract",
-            "--from",
-            str(root),
-            "--to",
-            str(dst),
-            "--split",
-            "both",
-            "--under",
-            "n01443537",
-        ],
-        expect=3,
-    )
+    res = run([*both, "--under", "n01443537"], expect=3)
     assert res.stderr.count("\n") == 1 and "n01443537: train only" in res.stderr
