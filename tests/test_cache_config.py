@@ -227,6 +227,23 @@ def test_synset_index_is_built_on_first_use_with_an_empty_cache(
     assert list((tmp_path / "empty" / "index").glob("synsets-*.sqlite"))
 
 
+@pytest.mark.parametrize("damage", ["empty", "cut short", "not a database"])
+def test_a_damaged_synset_index_is_one_line_naming_it(isolated: Path, damage: str) -> None:
+    from imagenet_cli import synset_index
+
+    path = synset_index.index_path()
+    whole = path.read_bytes()
+    path.unlink()  # the test's copy may be a link to the session's index
+    data = {"empty": b"", "cut short": whole[: len(whole) // 2], "not a database": b"x" * 4096}
+    path.write_bytes(data[damage])
+    res = run(["synset", "show", "n02084071"], expect=2)
+    assert res.stdout == ""
+    assert res.stderr.startswith(f"imagenet: error: {path}: the synset index in the cache is ")
+    assert "imagenet cache clean index" in res.stderr and len(res.stderr.splitlines()) == 1
+    run(["cache", "clean", "index"])
+    assert run(["synset", "show", "n02084071", "-f", "ids"]).stdout == "n02084071\n"
+
+
 def test_config_precedence_and_types(monkeypatch: pytest.MonkeyPatch) -> None:
     assert config.get("fetch.concurrency") == 64
     config.set_value("fetch.concurrency", "16")
