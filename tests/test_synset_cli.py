@@ -106,6 +106,14 @@ def test_map_side_by_side_and_ilsvrc_index() -> None:
     assert "1000 is out of range" in res.stderr
 
 
+@pytest.mark.parametrize("ident", ["\u00b2", "\u0661\u0662", "\u2460"])
+def test_map_ilsvrc_index_of_a_digit_that_is_not_ascii_is_one_line(ident: str) -> None:
+    res = run(["synset", "map", "--ilsvrc-index", ident, "0"], expect=3)
+    assert res.lines[1].split("\t")[:2] == ["0", "n01440764"]
+    assert res.stderr.startswith(f"imagenet: error: {ident}: not a synset id (")
+    assert len(res.stderr.splitlines()) == 1
+
+
 def test_releases_lists_counts() -> None:
     rows = [line.split("\t") for line in run(["synset", "releases"]).lines]
     assert rows[1][:3] == ["ilsvrc2012", "release", "1000"]
