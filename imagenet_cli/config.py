@@ -95,7 +95,8 @@ def load() -> dict[str, Any]:
     import tomllib  # here: most runs have no config file to parse
 
     try:
-        doc = tomllib.loads(raw.decode("utf-8"))
+        # utf-8-sig: an editor's byte order mark (Notepad writes one) is not TOML's error.
+        doc = tomllib.loads(raw.decode("utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ImagenetError(f"{path}: invalid TOML: {exc}") from exc
     return _flatten(doc)
@@ -184,7 +185,7 @@ def _where(name: str) -> str:
     """``FILE: line N`` of the line that sets ``name`` (``FILE`` alone if not found)."""
     path = config_file()
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError):
         return str(path)
     table, _, leaf = name.rpartition(".")

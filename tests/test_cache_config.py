@@ -321,6 +321,18 @@ def test_a_bad_value_in_the_file_is_one_line_when_a_command_uses_it(isolated: Pa
     assert config.get("fetch.timeout") == 5.0  # TOML's 5 for 5.0
 
 
+def test_a_config_file_with_a_byte_order_mark_is_read(isolated: Path) -> None:
+    (isolated / "config").mkdir()
+    path = isolated / "config" / "config.toml"
+    path.write_bytes(b"\xef\xbb\xbfworkers = 2\n[fetch]\nretries = 5\n")
+    assert run(["config", "get", "workers"]).stdout == "2\n"
+    path.write_bytes(b"\xef\xbb\xbfworkers = -3\n")
+    res = run(["config", "get", "workers"], expect=2)
+    assert res.stderr == f"imagenet: error: {path}: line 1: workers must be at least 0, not -3\n"
+    run(["config", "set", "fetch.retries", "4"])
+    assert config.get("fetch.retries") == 4 and path.read_bytes().startswith(b"workers")
+
+
 def test_broken_config_is_one_clear_line(isolated: Path) -> None:
     (isolated / "config").mkdir()
     (isolated / "config" / "config.toml").write_text("[fetch\n")
