@@ -162,8 +162,8 @@ def check(name: str, value: Any) -> str:
         return f"takes {_KINDS[kind]}, not {value!r}"
     if isinstance(value, list) and not all(isinstance(item, str) for item in value):
         return f"takes a list of strings, not {value!r}"
-    if kind is float and value != value:
-        return "takes a number, not nan"
+    if isinstance(value, float) and (value != value or abs(value) == float("inf")):
+        return f"takes a finite number, not {value!r}"
     if key.min is not None and value < key.min:
         return f"must be at least {key.min}, not {value!r}"
     return ""

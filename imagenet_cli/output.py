@@ -132,7 +132,9 @@ def _cell(value: Any, sep: str = ",") -> str:
     if isinstance(value, list | tuple):
         return sep.join(_cell(v) for v in value)
     if isinstance(value, float):
-        return repr(value) if value != int(value) or abs(value) >= 1e16 else f"{value:.1f}"
+        if value != value or abs(value) >= 1e16:  # nan, inf and the huge: no int() of them
+            return repr(value)
+        return repr(value) if value != int(value) else f"{value:.1f}"
     return str(value)
 
 

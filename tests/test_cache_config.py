@@ -333,6 +333,19 @@ def test_a_config_file_with_a_byte_order_mark_is_read(isolated: Path) -> None:
     assert config.get("fetch.retries") == 4 and path.read_bytes().startswith(b"workers")
 
 
+@pytest.mark.parametrize("text", ["inf", "-inf", "nan", "1e999"])
+def test_config_timeout_is_finite(isolated: Path, text: str) -> None:
+    res = run(["config", "set", "fetch.timeout", "--", text], expect=2)
+    assert res.stderr.startswith("imagenet: error: fetch.timeout takes a finite number, not ")
+    assert not config.config_file().exists()
+    (isolated / "config").mkdir()
+    path = isolated / "config" / "config.toml"
+    path.write_text(f"[fetch]\ntimeout = {text.replace('1e999', 'inf')}\n")
+    listed = run(["config", "list", "-f", "tsv", "--no-header"], expect=2)
+    assert "\nfetch.timeout\t" in "\n" + listed.stdout and "Traceback" not in listed.stderr
+    assert listed.stderr.startswith(f"imagenet: error: {path}: line 2: fetch.timeout takes a ")
+
+
 def test_broken_config_is_one_clear_line(isolated: Path) -> None:
     (isolated / "config").mkdir()
     (isolated / "config" / "config.toml").write_text("[fetch\n")
