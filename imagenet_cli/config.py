@@ -113,12 +113,21 @@ def _flatten(doc: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _nest(flat: dict[str, Any]) -> dict[str, Any]:
+    """The TOML document of flat dotted keys; a key holding a value where another key
+    needs a table (``fetch = 3`` beside ``fetch.concurrency``; a prefix sorts first) is a
+    :class:`UsageError`."""
     doc: dict[str, Any] = {}
     for dotted, value in sorted(flat.items()):
         node = doc
         *parents, leaf = dotted.split(".")
-        for part in parents:
+        for depth, part in enumerate(parents, 1):
             node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                inner = ".".join(parents[:depth])
+                raise UsageError(
+                    f"{config_file()}: {inner} and {dotted} cannot both be set (a setting "
+                    "cannot hold others); edit the file"
+                )
         node[leaf] = value
     return doc
 

@@ -346,6 +346,25 @@ def test_config_timeout_is_finite(isolated: Path, text: str) -> None:
     assert listed.stderr.startswith(f"imagenet: error: {path}: line 2: fetch.timeout takes a ")
 
 
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("fetch = 3\n", "fetch and fetch.concurrency "),
+        ("[fetch.concurrency]\nx = 1\n", "fetch.concurrency and fetch.concurrency.x "),
+    ],
+)
+def test_config_set_under_a_key_that_holds_a_value_is_one_line(
+    isolated: Path, text: str, names: str
+) -> None:
+    (isolated / "config").mkdir()
+    path = isolated / "config" / "config.toml"
+    path.write_text(text)
+    res = run(["config", "set", "fetch.concurrency", "16"], expect=2)
+    assert res.stderr.startswith(f"imagenet: error: {path}: {names}")
+    assert "cannot both be set" in res.stderr and len(res.stderr.splitlines()) == 1
+    assert path.read_text() == text
+
+
 def test_broken_config_is_one_clear_line(isolated: Path) -> None:
     (isolated / "config").mkdir()
     (isolated / "config" / "config.toml").write_text("[fetch\n")
