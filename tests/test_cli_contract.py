@@ -93,6 +93,9 @@ def test_every_fast_path_target_is_a_command_body() -> None:
         ["synset", "search", "dog", "--help"],
         ["synset", "search", "dog", "--limit", "zero"],
         ["synset", "search", "dog", "--limit", "0"],
+        ["synset", "search", "dog", "--limit", "\uff13"],  # a fullwidth 3: int() takes it
+        ["synset", "search", "dog", "-n", "\u0663"],
+        ["synset", "tree", "n02084071", "-d", "\u0661"],
         ["synset", "search", "dog", "--bogus"],
         ["synset", "search", "dog", "-f", "xml"],
         ["synset", "nosuch"],

@@ -136,6 +136,8 @@ def _convert(p: dict[str, Any], text: str) -> Any:
     if kind == "choice":
         return text if text in p["choices"] else None
     if kind in ("int", "float"):
+        if not text.isascii() or text != text.strip():
+            return None  # int() takes fullwidth and Arabic-Indic digits, Typer does not
         try:
             value = int(text) if kind == "int" else float(text)
         except ValueError:
