@@ -177,3 +177,24 @@ def test_tree_of_stdin_takes_one_id() -> None:
         "imagenet: error: -: several ids on stdin (n02085374, n02084071, ...); "
         "a tree has one root\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["search", "\udcff"], "\\udcff: no synset matches"),
+        (["search", "dog\udcff", "--gloss"], "dog\\udcff: no synset matches"),
+        (["show", "\udcff.n.01", "dog.n.01", "-f", "ids"], "\\udcff.n.01: no synset of this name"),
+    ],
+)
+def test_ids_and_words_that_are_not_utf8_are_not_found(args: list[str], message: str) -> None:
+    import subprocess
+    import sys
+
+    # Bytes that are not UTF-8 reach the program as lone surrogates, as Python decodes argv.
+    argv = [a.encode("utf-8", "surrogateescape") for a in ["synset", *args]]
+    res = subprocess.run(
+        [sys.executable, "-m", "imagenet_cli", *argv], capture_output=True, text=True
+    )
+    assert (res.returncode, res.stderr) == (3, f"imagenet: error: {message}\n")
+    assert res.stdout == ("n02084071\n" if "show" in args else "")
