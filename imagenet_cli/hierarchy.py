@@ -411,6 +411,10 @@ class Hierarchy:
             raise UsageError("search needs a word")
         if not _encodable(norm):
             return []  # bytes that are not UTF-8 (as Python decodes them): no lemma holds them
+        if len(norm.encode()) * 2 + 2 > self.conn.getlimit(
+            sqlite3.SQLITE_LIMIT_LIKE_PATTERN_LENGTH
+        ):
+            return []  # past what LIKE takes (50 kB), far past any lemma or definition
         forms = [norm, *self.base_forms(norm)]
         members = releases.class_set(release) if release else None
         hits: dict[int, tuple[int, int, int, int, str, str]] = {}
