@@ -51,6 +51,7 @@ def try_run(argv: list[str]) -> int | None:
         messages.error(str(err))
         return int(err.exit_code)
     except KeyboardInterrupt:
+        messages.error("interrupted")  # as the Typer app says it
         return 130
 
 
