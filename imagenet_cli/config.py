@@ -95,7 +95,8 @@ def load() -> dict[str, Any]:
     import tomllib  # here: most runs have no config file to parse
 
     try:
-        doc = tomllib.loads(raw.decode("utf-8"))
+        # utf-8-sig: an editor's byte order mark (Notepad writes one) is not TOML's error.
+        doc = tomllib.loads(raw.decode("utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ImagenetError(f"{path}: invalid TOML: {exc}") from exc
     return _flatten(doc)
@@ -112,12 +113,21 @@ def _flatten(doc: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _nest(flat: dict[str, Any]) -> dict[str, Any]:
+    """The TOML document of flat dotted keys; a key holding a value where another key
+    needs a table (``fetch = 3`` beside ``fetch.concurrency``; a prefix sorts first) is a
+    :class:`UsageError`."""
     doc: dict[str, Any] = {}
     for dotted, value in sorted(flat.items()):
         node = doc
         *parents, leaf = dotted.split(".")
-        for part in parents:
+        for depth, part in enumerate(parents, 1):
             node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                inner = ".".join(parents[:depth])
+                raise UsageError(
+                    f"{config_file()}: {inner} and {dotted} cannot both be set (a setting "
+                    "cannot hold others); edit the file"
+                )
         node[leaf] = value
     return doc
 
@@ -161,8 +171,8 @@ def check(name: str, value: Any) -> str:
         return f"takes {_KINDS[kind]}, not {value!r}"
     if isinstance(value, list) and not all(isinstance(item, str) for item in value):
         return f"takes a list of strings, not {value!r}"
-    if kind is float and value != value:
-        return "takes a number, not nan"
+    if isinstance(value, float) and (value != value or abs(value) == float("inf")):
+        return f"takes a finite number, not {value!r}"
     if key.min is not None and value < key.min:
         return f"must be at least {key.min}, not {value!r}"
     return ""
@@ -184,7 +194,7 @@ def _where(name: str) -> str:
     """``FILE: line N`` of the line that sets ``name`` (``FILE`` alone if not found)."""
     path = config_file()
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError):
         return str(path)
     table, _, leaf = name.rpartition(".")

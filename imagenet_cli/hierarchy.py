@@ -178,6 +178,8 @@ class Hierarchy:
             if match.group(2) != "n":
                 raise NotFoundError(f"{text}: not a noun synset (ImageNet holds nouns only)")
             name = f"{match.group(1).lower()}.n.{int(match.group(3)):02d}"
+            if not _encodable(name):
+                raise NotFoundError(f"{text}: no synset of this name")
             row = self.conn.execute("SELECT offset FROM synset WHERE name = ?", (name,)).fetchone()
             if row:
                 return int(row[0])
@@ -407,6 +409,12 @@ class Hierarchy:
         norm = normalize(query)
         if not norm:
             raise UsageError("search needs a word")
+        if not _encodable(norm):
+            return []  # bytes that are not UTF-8 (as Python decodes them): no lemma holds them
+        if len(norm.encode()) * 2 + 2 > self.conn.getlimit(
+            sqlite3.SQLITE_LIMIT_LIKE_PATTERN_LENGTH
+        ):
+            return []  # past what LIKE takes (50 kB), far past any lemma or definition
         forms = [norm, *self.base_forms(norm)]
         members = releases.class_set(release) if release else None
         hits: dict[int, tuple[int, int, int, int, str, str]] = {}
@@ -493,6 +501,16 @@ _DETACH = (
     ("men", "man"),
     ("ies", "y"),
 )
+
+
+def _encodable(text: str) -> bool:
+    """Whether SQLite can take ``text``: not so with the lone surrogates that stand for
+    bytes of an argument or line that are not UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _escape_like(text: str) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
-from .errors import NotFoundError
+from .errors import NotFoundError, UsageError
 
 WNID_RE = re.compile(r"^n(\d{8})$")
 OFFSET_RE = re.compile(r"^(\d{8})$")
@@ -45,10 +45,17 @@ def expand_stdin(values: Iterable[str], stream: IO[str] | None = None) -> Iterat
         if value != "-":
             yield value
             continue
-        for line in stream or sys.stdin:
+        for line in stream or _stdin():
             item = _line_id(line)
             if item:
                 yield item
+
+
+def _stdin() -> IO[str]:
+    """The process's stdin, or a :class:`UsageError` when it has none (closed: ``<&-``)."""
+    if sys.stdin is None:
+        raise UsageError("-: stdin is closed: there are no ids to read from it")
+    return sys.stdin
 
 
 def _line_id(line: str) -> str:
@@ -63,7 +70,7 @@ def read_id_lines(path: str) -> list[tuple[int, str]]:
     """``(line number, id)`` of each id in a file (``-``: stdin), read as
     :func:`expand_stdin` reads them, so errors can name the line."""
     if path == "-":
-        return _numbered(sys.stdin)
+        return _numbered(_stdin())
     try:
         with Path(path).open(encoding="utf-8") as fh:
             return _numbered(fh)

@@ -132,7 +132,9 @@ def _cell(value: Any, sep: str = ",") -> str:
     if isinstance(value, list | tuple):
         return sep.join(_cell(v) for v in value)
     if isinstance(value, float):
-        return repr(value) if value != int(value) or abs(value) >= 1e16 else f"{value:.1f}"
+        if value != value or abs(value) >= 1e16:  # nan, inf and the huge: no int() of them
+            return repr(value)
+        return repr(value) if value != int(value) else f"{value:.1f}"
     return str(value)
 
 
@@ -400,12 +402,14 @@ def _rich_table(
     rows: list[Mapping[str, Any]], columns: Sequence[str], title: str | None, no_header: bool
 ) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=title, show_header=not no_header, header_style="bold", box=None)
     for col in columns:
         table.add_column(col, overflow="fold")
     for row in rows:
-        table.add_row(*[_cell(row.get(c), ", ") for c in columns])
+        # Text, not str: a value is shown as it is, never read as rich markup ('[bold]').
+        table.add_row(*[Text(_cell(row.get(c), ", ")) for c in columns])
     stdout_console().print(table)
 
 
@@ -427,6 +431,7 @@ def emit_records(
     if name != "table":
         return emit_rows(records, [k for k, _ in fields], name, no_header=no_header, id_key=id_key)
     from rich.table import Table
+    from rich.text import Text
 
     console = stdout_console()
     count = 0
@@ -442,7 +447,7 @@ def emit_records(
                 text = "\n".join(_cell(v, " > ") for v in value)
             else:
                 text = _cell(value, ", ")
-            grid.add_row(label, text)
+            grid.add_row(label, Text(text))
         if count:
             console.print()
         console.print(grid)

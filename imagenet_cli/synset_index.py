@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .cache import cache_path, file_lock
+from .errors import UsageError
 
 DATA = Path(__file__).with_name("data")
 SYNSETS = DATA / "synsets.tsv.gz"
@@ -45,14 +46,35 @@ def index_path() -> Path:
 
 
 def open_index() -> sqlite3.Connection:
-    """A read-only connection to the index, building it first if the cache lacks it."""
+    """A read-only connection to the index, building it first if the cache lacks it.
+
+    An index file that is not whole (empty, cut short, not a database) is a
+    :class:`UsageError` naming it, not a traceback at the first lookup.
+    """
     path = index_path()
     if not path.exists():
         with file_lock(path.with_suffix(".lock")):
             if not path.exists():
                 build(path)
     uri = f"{path.as_uri()}?mode=ro&immutable=1"
-    return sqlite3.connect(uri, uri=True, check_same_thread=False)
+    conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+    try:
+        # Reads the schema and the last page's count: a file cut short fails here.
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise _damaged(path, str(exc)) from None
+    if row is None or row[0] != str(SCHEMA_VERSION):
+        conn.close()
+        raise _damaged(path, "no schema version")
+    return conn
+
+
+def _damaged(path: Path, reason: str) -> UsageError:
+    return UsageError(
+        f"{path}: the synset index in the cache is damaged ({reason}); remove it with "
+        "'imagenet cache clean index' and run again (the index is rebuilt)"
+    )
 
 
 def _rows() -> Iterable[list[str]]:

@@ -227,6 +227,23 @@ def test_synset_index_is_built_on_first_use_with_an_empty_cache(
     assert list((tmp_path / "empty" / "index").glob("synsets-*.sqlite"))
 
 
+@pytest.mark.parametrize("damage", ["empty", "cut short", "not a database"])
+def test_a_damaged_synset_index_is_one_line_naming_it(isolated: Path, damage: str) -> None:
+    from imagenet_cli import synset_index
+
+    path = synset_index.index_path()
+    whole = path.read_bytes()
+    path.unlink()  # the test's copy may be a link to the session's index
+    data = {"empty": b"", "cut short": whole[: len(whole) // 2], "not a database": b"x" * 4096}
+    path.write_bytes(data[damage])
+    res = run(["synset", "show", "n02084071"], expect=2)
+    assert res.stdout == ""
+    assert res.stderr.startswith(f"imagenet: error: {path}: the synset index in the cache is ")
+    assert "imagenet cache clean index" in res.stderr and len(res.stderr.splitlines()) == 1
+    run(["cache", "clean", "index"])
+    assert run(["synset", "show", "n02084071", "-f", "ids"]).stdout == "n02084071\n"
+
+
 def test_config_precedence_and_types(monkeypatch: pytest.MonkeyPatch) -> None:
     assert config.get("fetch.concurrency") == 64
     config.set_value("fetch.concurrency", "16")
@@ -302,6 +319,50 @@ def test_a_bad_value_in_the_file_is_one_line_when_a_command_uses_it(isolated: Pa
             config.get(key)
     path.write_text("[fetch]\ntimeout = 5\n")
     assert config.get("fetch.timeout") == 5.0  # TOML's 5 for 5.0
+
+
+def test_a_config_file_with_a_byte_order_mark_is_read(isolated: Path) -> None:
+    (isolated / "config").mkdir()
+    path = isolated / "config" / "config.toml"
+    path.write_bytes(b"\xef\xbb\xbfworkers = 2\n[fetch]\nretries = 5\n")
+    assert run(["config", "get", "workers"]).stdout == "2\n"
+    path.write_bytes(b"\xef\xbb\xbfworkers = -3\n")
+    res = run(["config", "get", "workers"], expect=2)
+    assert res.stderr == f"imagenet: error: {path}: line 1: workers must be at least 0, not -3\n"
+    run(["config", "set", "fetch.retries", "4"])
+    assert config.get("fetch.retries") == 4 and path.read_bytes().startswith(b"workers")
+
+
+@pytest.mark.parametrize("text", ["inf", "-inf", "nan", "1e999"])
+def test_config_timeout_is_finite(isolated: Path, text: str) -> None:
+    res = run(["config", "set", "fetch.timeout", "--", text], expect=2)
+    assert res.stderr.startswith("imagenet: error: fetch.timeout takes a finite number, not ")
+    assert not config.config_file().exists()
+    (isolated / "config").mkdir()
+    path = isolated / "config" / "config.toml"
+    path.write_text(f"[fetch]\ntimeout = {text.replace('1e999', 'inf')}\n")
+    listed = run(["config", "list", "-f", "tsv", "--no-header"], expect=2)
+    assert "\nfetch.timeout\t" in "\n" + listed.stdout and "Traceback" not in listed.stderr
+    assert listed.stderr.startswith(f"imagenet: error: {path}: line 2: fetch.timeout takes a ")
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("fetch = 3\n", "fetch and fetch.concurrency "),
+        ("[fetch.concurrency]\nx = 1\n", "fetch.concurrency and fetch.concurrency.x "),
+    ],
+)
+def test_config_set_under_a_key_that_holds_a_value_is_one_line(
+    isolated: Path, text: str, names: str
+) -> None:
+    (isolated / "config").mkdir()
+    path = isolated / "config" / "config.toml"
+    path.write_text(text)
+    res = run(["config", "set", "fetch.concurrency", "16"], expect=2)
+    assert res.stderr.startswith(f"imagenet: error: {path}: {names}")
+    assert "cannot both be set" in res.stderr and len(res.stderr.splitlines()) == 1
+    assert path.read_text() == text
 
 
 def test_broken_config_is_one_clear_line(isolated: Path) -> None:

@@ -93,6 +93,9 @@ def test_every_fast_path_target_is_a_command_body() -> None:
         ["synset", "search", "dog", "--help"],
         ["synset", "search", "dog", "--limit", "zero"],
         ["synset", "search", "dog", "--limit", "0"],
+        ["synset", "search", "dog", "--limit", "\uff13"],  # a fullwidth 3: int() takes it
+        ["synset", "search", "dog", "-n", "\u0663"],
+        ["synset", "tree", "n02084071", "-d", "\u0661"],
         ["synset", "search", "dog", "--bogus"],
         ["synset", "search", "dog", "-f", "xml"],
         ["synset", "nosuch"],
@@ -340,6 +343,33 @@ def test_ctrl_c_at_a_prompt_exits_130(tmp_path: Path) -> None:
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 130, seen[-300:]
     assert b"interrupted" in seen and b"Traceback" not in seen
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast path", "typer"])
+def test_ctrl_c_while_reading_stdin_says_interrupted_on_both_paths(fast: bool) -> None:
+    import signal
+
+    args = ["synset", "show", "-", "-f", "ids"]
+    if not fast:  # the Typer app, as the entry point runs it, without the fast path
+        code = (
+            "import sys; from typer.main import get_command; "
+            "from imagenet_cli.cli.app import for_command; "
+            "get_command(for_command('synset')).main(args=sys.argv[1:], prog_name='imagenet')"
+        )
+        argv = [sys.executable, "-c", code, *args]
+    else:
+        argv = [sys.executable, "-m", "imagenet_cli", *args]
+    proc = subprocess.Popen(
+        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdin and proc.stderr
+    proc.stdin.write(b"nosuch\n")
+    proc.stdin.flush()
+    first = proc.stderr.readline()  # the id was read: now it waits for the next line
+    assert first.startswith(b"imagenet: error: nosuch: not a synset id")
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert (proc.returncode, err) == (130, b"imagenet: error: interrupted\n")
 
 
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")

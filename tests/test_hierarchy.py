@@ -112,6 +112,12 @@ def test_search_needs_a_word(h: Hierarchy) -> None:
         h.search(" - ")
 
 
+@pytest.mark.parametrize("query", ["dog " * 20_000, "s" * 100_000, "%" * 30_000])
+def test_a_query_longer_than_any_text_finds_nothing(h: Hierarchy, query: str) -> None:
+    assert h.search(query, gloss=True) == []
+    assert h.search(query.strip()[:1000] or "x", gloss=True, limit=1) == []
+
+
 def test_descendants_release_leaves_and_self(h: Hierarchy) -> None:
     dogs = h.descendants("n02084071", release="ilsvrc2012")
     assert "n02085620" in dogs and "n02084071" not in dogs

@@ -31,3 +31,19 @@ def test_first_field_of_each_line_bom_and_comments_left_out(tmp_path: Path) -> N
 def test_synset_show_reads_such_a_list_from_stdin() -> None:
     res = run(["synset", "show", "-", "-f", "ids"], input=LIST)
     assert res.lines == ["n01440764", "n01443537", "n01484850", "n02085620", "n02084071"]
+
+
+def test_dash_with_stdin_closed_is_a_usage_error() -> None:
+    import shlex
+    import subprocess
+    import sys
+
+    exe = shlex.join([sys.executable, "-m", "imagenet_cli"])
+    for args in ("synset show - n02084071", "synset map -", "synset tree -"):
+        res = subprocess.run(
+            ["bash", "-c", f"{exe} {args} <&-"], capture_output=True, text=True, check=False
+        )
+        assert res.returncode == 2, (args, res.stderr)
+        assert (
+            res.stderr == "imagenet: error: -: stdin is closed: there are no ids to read from it\n"
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import io
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -40,3 +41,18 @@ def test_counted_agrees_with_its_number() -> None:
     assert counted(1, "box", "boxes") == "1 box"
     assert counted(0, "box", "boxes") == "0 boxes"
     assert counted(2000, "image") == "2,000 images"
+
+
+def test_a_table_shows_values_as_they_are_not_as_markup(isolated: Path) -> None:
+    from .conftest import run
+
+    cache = isolated / "cache"
+    for name in ("[i]notes", "[bold]mine"):
+        (cache / name).mkdir()
+    res = run(["cache", "info", "-f", "table"])
+    names = [line.split()[0] for line in res.lines[1:]]
+    assert "[i]notes" in names and "[bold]mine" in names, res.stdout
+    terms = {"name": "[red]Ada", "email": "a@uni.edu", "organization": "[/]"}
+    run(["terms", "accept", "--yes", *(f"--{k}={v}" for k, v in terms.items())])
+    out = run(["terms", "status", "-f", "table"]).stdout
+    assert "[red]Ada" in out and "[/]" in out, out

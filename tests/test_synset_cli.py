@@ -106,6 +106,14 @@ def test_map_side_by_side_and_ilsvrc_index() -> None:
     assert "1000 is out of range" in res.stderr
 
 
+@pytest.mark.parametrize("ident", ["\u00b2", "\u0661\u0662", "\u2460"])
+def test_map_ilsvrc_index_of_a_digit_that_is_not_ascii_is_one_line(ident: str) -> None:
+    res = run(["synset", "map", "--ilsvrc-index", ident, "0"], expect=3)
+    assert res.lines[1].split("\t")[:2] == ["0", "n01440764"]
+    assert res.stderr.startswith(f"imagenet: error: {ident}: not a synset id (")
+    assert len(res.stderr.splitlines()) == 1
+
+
 def test_releases_lists_counts() -> None:
     rows = [line.split("\t") for line in run(["synset", "releases"]).lines]
     assert rows[1][:3] == ["ilsvrc2012", "release", "1000"]
@@ -169,3 +177,24 @@ def test_tree_of_stdin_takes_one_id() -> None:
         "imagenet: error: -: several ids on stdin (n02085374, n02084071, ...); "
         "a tree has one root\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["search", "\udcff"], "\\udcff: no synset matches"),
+        (["search", "dog\udcff", "--gloss"], "dog\\udcff: no synset matches"),
+        (["show", "\udcff.n.01", "dog.n.01", "-f", "ids"], "\\udcff.n.01: no synset of this name"),
+    ],
+)
+def test_ids_and_words_that_are_not_utf8_are_not_found(args: list[str], message: str) -> None:
+    import subprocess
+    import sys
+
+    # Bytes that are not UTF-8 reach the program as lone surrogates, as Python decodes argv.
+    argv = [a.encode("utf-8", "surrogateescape") for a in ["synset", *args]]
+    res = subprocess.run(
+        [sys.executable, "-m", "imagenet_cli", *argv], capture_output=True, text=True
+    )
+    assert (res.returncode, res.stderr) == (3, f"imagenet: error: {message}\n")
+    assert res.stdout == ("n02084071\n" if "show" in args else "")

@@ -51,6 +51,7 @@ def try_run(argv: list[str]) -> int | None:
         messages.error(str(err))
         return int(err.exit_code)
     except KeyboardInterrupt:
+        messages.error("interrupted")  # as the Typer app says it
         return 130
 
 
@@ -136,6 +137,8 @@ def _convert(p: dict[str, Any], text: str) -> Any:
     if kind == "choice":
         return text if text in p["choices"] else None
     if kind in ("int", "float"):
+        if not text.isascii() or text != text.strip():
+            return None  # int() takes fullwidth and Arabic-Indic digits, Typer does not
         try:
             value = int(text) if kind == "int" else float(text)
         except ValueError:

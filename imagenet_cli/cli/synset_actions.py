@@ -269,9 +269,11 @@ def map_ids(
 
     def rows() -> Iterator[dict[str, Any]]:
         for ident in expand_stdin(given):
+            text = ident.strip()
             try:
-                if ilsvrc_index and ident.strip().isdigit() and len(ident.strip()) < 8:
-                    s = h.get(releases.ilsvrc_wnid(int(ident)))
+                # ASCII digits only: '²' is a digit to isdigit() but not to int().
+                if ilsvrc_index and text.isascii() and text.isdigit() and len(text) < 8:
+                    s = h.get(releases.ilsvrc_wnid(int(text)))
                 else:
                     s = h.get(ident)
             except ImagenetError as err:
