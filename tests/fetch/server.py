@@ -192,6 +192,8 @@ class ImageServer:
         path = parts.path
         if path.startswith("/img/"):
             return self.image(h, path[5:])
+        if path.startswith("/badlocation/"):  # any list or archive: a broken redirect
+            return self.send(h, 302, b"", headers={"Location": "http://[::1/x"})
         if path in (
             "/api/text/imagenet.synset.geturls",
             "/api/text/imagenet.synset.geturls.getmapping",
@@ -289,6 +291,8 @@ class ImageServer:
             return self.send(h, 302, b"moved", headers={"Location": "/img/ok/x.jpg"}, length=1000)
         if kind == "big404":  # an error page over any bound: the status is the answer
             return self.send(h, 404, self.big, "text/html")
+        if kind == "badlocation":  # a Location no URL parser takes
+            return self.send(h, 302, b"", headers={"Location": "http://[::1/x.jpg"})
         if kind == "loop":
             return self.send(h, 302, b"", headers={"Location": f"/img/{name}"})
         return self.send(h, 404, b"unknown", "text/plain")
