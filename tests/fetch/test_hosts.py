@@ -5,8 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from imagenet_cli.download import Downloader, DownloadOptions
+from imagenet_cli.fetch import FetchOptions, fetch
+from imagenet_cli.images import ImageOptions
+from imagenet_cli.sources import ImageRef
 from tests.conftest import run
 
 from .conftest import FISH
@@ -32,3 +36,18 @@ def test_a_list_behind_an_unparsable_redirect_is_one_error_line(
     assert "Traceback" not in res.stderr
     lines = res.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("imagenet: error: ") and FISH in lines[0], lines
+
+
+@pytest.mark.parametrize("image_format", ["jpeg", "keep"])
+def test_a_16_bit_grayscale_png_keeps_its_levels(
+    server: ImageServer, accepted: object, tmp_path: Path, image_format: str
+) -> None:
+    out = tmp_path / "out"
+    opts = FetchOptions(
+        out=out, download=FAST, workers=1, image=ImageOptions(image_format=image_format)
+    )
+    (result,) = fetch([ImageRef(FISH, "a", server.url("/img/gray16/a.png"))], opts)
+    assert result.status == "ok", result.error
+    with Image.open(out / result.path) as im:
+        # 30000 of 65535 is 117 of 255, gray: not clipped to white, not made RGB
+        assert im.mode == "L" and abs(int(im.getpixel((5, 5))) - 117) <= 2  # type: ignore[arg-type]
