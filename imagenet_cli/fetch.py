@@ -942,5 +942,5 @@ def _download_to(url: str, path: Path, timeout: float) -> int:
                         raise OSError("archive larger than the limit")
                     fh.write(chunk)
             return 200
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise OSError(redact(str(exc)) or type(exc).__name__) from None

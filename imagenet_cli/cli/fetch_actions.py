@@ -60,7 +60,7 @@ def fetch(
     from .. import config, terms
     from ..fetch import select
     from ..ids import expand_stdin, listed_ids
-    from ..sources import ListOptions
+    from ..sources import ListOptions, check_base_url
 
     if image_format not in ("jpeg", "keep"):
         raise UsageError(f"--image-format takes jpeg or keep, not {image_format!r}")
@@ -84,7 +84,7 @@ def fetch(
     idents = Hierarchy.default().resolve_listed(listed)  # every bad id named, with its line
     previous, messages.quiet = messages.quiet, quiet  # -q for what the library says too
     try:
-        base = str(config.get("base_url", base_url)).rstrip("/")
+        base = check_base_url(str(config.get("base_url", base_url)))
         t_out = float(config.get("fetch.timeout", timeout))
         n_retries = int(config.get("fetch.retries", retries))
         if original:

@@ -51,3 +51,29 @@ def test_a_16_bit_grayscale_png_keeps_its_levels(
     with Image.open(out / result.path) as im:
         # 30000 of 65535 is 117 of 255, gray: not clipped to white, not made RGB
         assert im.mode == "L" and abs(int(im.getpixel((5, 5))) - 117) <= 2  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["fetch", "--wnid", FISH, "--urls-only", "--refresh"],
+        ["fetch", "--wnid", FISH, "--out", "OUT"],
+        ["fetch", "--wnid", FISH, "--original", "--out", "OUT"],
+        ["bbox", "fetch", "--wnid", FISH, "--refresh"],
+    ],
+)
+@pytest.mark.parametrize("base", ["http://ada:pw0rd@[::1", "ftp://mirror.example", "http://a b/"])
+def test_a_base_url_that_is_no_url_is_a_usage_error(
+    accepted: object,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    base: str,
+) -> None:
+    monkeypatch.setenv("IMAGENET_USERNAME", "ada")
+    monkeypatch.setenv("IMAGENET_ACCESS_KEY", "k3y-0f-ada")
+    args = [str(tmp_path / "out") if a == "OUT" else a for a in args]
+    res = run([*args, "--base-url", base], expect=2)
+    lines = res.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("imagenet: error: base URL "), res.stderr
+    assert "pw0rd" not in res.stderr and res.stdout == ""
