@@ -837,17 +837,20 @@ def fetch_originals(
     options = FetchOptions(
         out=out, manifest=manifest, image=image or ImageOptions(image_format="keep")
     )
+    lock = claim_output(out)
     book = Manifest(options.manifest_path)
-    rows = book.load()
-    tmp_dir = cache.cache_dir() / "originals"
-    tmp_dir.mkdir(parents=True, exist_ok=True)
     try:
+        rows = book.load()
+        clean_partials(out, wnids)
         for wnid in wnids:
             url = base_url.rstrip("/") + ORIGINALS_PATH.format(
                 wnid=wnid, user=quote(creds.username, safe=""), key=quote(creds.access_key, safe="")
             )
             shown = redact(url)
-            tmp = tmp_dir / f".{wnid}.tar.part"
+            # In the class folder, under the run's lock: no other run writes it, and a
+            # killed run's is swept by the next (clean_partials).
+            tmp = out / wnid / f".{wnid}.tar.part"
+            tmp.parent.mkdir(exist_ok=True)
             try:
                 status = _download_to(url, tmp, timeout)
                 if status in (401, 403):
@@ -903,8 +906,11 @@ def fetch_originals(
                 )
             finally:
                 tmp.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    tmp.parent.rmdir()  # only when the archive gave no image
     finally:
         book.close()
+        lock.__exit__(None, None, None)
 
 
 def is_archive_row(result: FetchResult) -> bool:

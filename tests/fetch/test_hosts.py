@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from imagenet_cli.download import Downloader, DownloadOptions
-from imagenet_cli.fetch import FetchOptions, fetch
+from imagenet_cli.fetch import FetchOptions, claim_output, fetch
 from imagenet_cli.images import ImageOptions
 from imagenet_cli.sources import ImageRef
 from tests.conftest import run
@@ -77,3 +78,25 @@ def test_a_base_url_that_is_no_url_is_a_usage_error(
     lines = res.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("imagenet: error: base URL "), res.stderr
     assert "pw0rd" not in res.stderr and res.stdout == ""
+
+
+def test_original_images_take_the_output_folders_lock(
+    server: ImageServer, accepted: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IMAGENET_USERNAME", server.username)
+    monkeypatch.setenv("IMAGENET_ACCESS_KEY", server.access_key)
+    out = tmp_path / "orig"
+    args = ["fetch", "--wnid", FISH, "--original", "--out", str(out), "--base-url", server.base]
+    lock = claim_output(out)  # another run writing there
+    try:
+        res = run(args, expect=2)
+    finally:
+        lock.__exit__(None, None, None)
+    assert "another 'imagenet fetch' is writing into this folder" in res.stderr
+    assert server.seen("/download/synset") == 0 and not (out / "manifest.jsonl").exists()
+    # a killed run's partial archive is swept, and none is left behind
+    (out / FISH).mkdir()
+    (out / FISH / f".{FISH}.tar.part").write_bytes(b"half")
+    run(args)
+    assert [r["status"] for r in map(json.loads, (out / "manifest.jsonl").open())] == ["ok"] * 2
+    assert not [p for p in out.rglob("*") if p.name.endswith(".part")]
