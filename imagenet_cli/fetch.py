@@ -821,9 +821,11 @@ def fetch_originals(
     manifest: Path | None = None,
     timeout: float = 60.0,
     image: ImageOptions | None = None,
+    max_bytes: int = DownloadOptions.max_bytes,
 ) -> Iterator[FetchResult]:
     """Each synset's original images from the download endpoint (a tar), checked and written
-    like downloaded ones; the access key never leaves the request itself.
+    like downloaded ones; the access key never leaves the request itself. A member over
+    ``max_bytes`` is refused (``too_large``) unread.
 
     A synset whose archive cannot be had (an HTTP error, no connection, not a tar)
     gives one row of its own, whose image_id is the wnid (see :func:`is_archive_row`).
@@ -885,6 +887,22 @@ def fetch_originals(
                         image_id = name.rsplit(".", 1)[0]
                         if (wnid, image_id) in rows and _is_done(rows[(wnid, image_id)], options):
                             continue
+                        ref = ImageRef(wnid, image_id, f"{shown}#{name}")
+                        if member.size > max_bytes:
+                            yield _row(
+                                book,
+                                rows,
+                                FetchResult(
+                                    wnid,
+                                    image_id,
+                                    ref.url,
+                                    "too_large",
+                                    bytes=member.size,
+                                    attempts=1,
+                                    error=f"more than {max_bytes:,} bytes",
+                                ),
+                            )
+                            continue
                         fh = tar.extractfile(member)
                         body = fh.read() if fh is not None else b""
                         fetched = Fetched(shown, status=200, body=body, attempts=1)
@@ -892,7 +910,7 @@ def fetch_originals(
                             book,
                             rows,
                             finish(
-                                ImageRef(wnid, image_id, f"{shown}#{name}"),
+                                ref,
                                 fetched,
                                 options.image,
                                 str(out),

@@ -100,3 +100,18 @@ def test_original_images_take_the_output_folders_lock(
     run(args)
     assert [r["status"] for r in map(json.loads, (out / "manifest.jsonl").open())] == ["ok"] * 2
     assert not [p for p in out.rglob("*") if p.name.endswith(".part")]
+
+
+def test_an_original_over_max_bytes_is_refused_unread(
+    server: ImageServer, accepted: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IMAGENET_USERNAME", server.username)
+    monkeypatch.setenv("IMAGENET_ACCESS_KEY", server.access_key)
+    out = tmp_path / "orig"
+    size = len(server.images["ok"])
+    args = ["fetch", "--wnid", FISH, "--original", "--out", str(out), "--base-url", server.base]
+    res = run([*args, "--max-bytes", str(size - 1), "--strict"], expect=1)
+    assert "0 original images written" in res.stderr and "(2 refused)" in res.stderr
+    rows = [json.loads(line) for line in (out / "manifest.jsonl").open()]
+    assert [(r["status"], r["bytes"]) for r in rows] == [("too_large", size)] * 2
+    assert not list(out.rglob("*.jpg")) and not list(out.rglob("*.JPEG"))
