@@ -115,3 +115,39 @@ def test_an_original_over_max_bytes_is_refused_unread(
     rows = [json.loads(line) for line in (out / "manifest.jsonl").open()]
     assert [(r["status"], r["bytes"]) for r in rows] == [("too_large", size)] * 2
     assert not list(out.rglob("*.jpg")) and not list(out.rglob("*.JPEG"))
+
+
+LIST = (
+    "\ufeffn01440764_1\thttp://h/1.jpg\r\n"  # a BOM, CRLF line ends
+    "n01440764_2 http://h/2 photo.jpg\r\n"
+    "n01440764_1\thttp://h/again.jpg\r\n"  # an id listed before
+    "\r\n"
+    "n01440764_3\thttp://h/3.jpg\r\n"
+).encode()
+
+
+@pytest.mark.parametrize("how", ["plain", "gzip, named .txt", "gzip over http, named .txt"])
+def test_a_url_list_with_a_bom_crlf_or_gzip_under_any_name(
+    server: ImageServer, accepted: object, tmp_path: Path, how: str
+) -> None:
+    import gzip
+
+    body = LIST if how == "plain" else gzip.compress(LIST)
+    if "http" in how:
+        server.fall11 = body
+        source = server.url("/fall11.txt")
+    else:
+        (tmp_path / "list.txt").write_bytes(body)
+        source = str(tmp_path / "list.txt")
+    res = run(["urls", "index", source, "-f", "json"])
+    info = json.loads(res.stdout)[0]
+    assert (info["lines"], info["wnids"], info["skipped"]) == (3, 1, 1), res.stderr
+    assert res.stderr.splitlines() == [
+        f"imagenet: warning: {source}: line 3: skipped: image id n01440764_1 already on line 1"
+    ]
+    res = run(["fetch", "--wnid", FISH, "--url-list", source, "--urls-only", "--no-header"])
+    assert [line.split("\t", 1)[1] for line in res.lines] == [
+        f"{FISH}_1\thttp://h/1.jpg",
+        f"{FISH}_2\thttp://h/2 photo.jpg",
+        f"{FISH}_3\thttp://h/3.jpg",
+    ]
