@@ -151,3 +151,12 @@ def test_a_url_list_with_a_bom_crlf_or_gzip_under_any_name(
         f"{FISH}_2\thttp://h/2 photo.jpg",
         f"{FISH}_3\thttp://h/3.jpg",
     ]
+
+
+def test_no_answer_on_a_kept_alive_connection_is_a_timeout(server: ImageServer) -> None:
+    server.slow_seconds = 1.5
+    opts = DownloadOptions(timeout=0.5, retries=2, backoff_base=0.001, backoff_max=0.01)
+    with Downloader(opts) as dl:
+        assert dl.get(server.url("/img/ok/a.jpg")).ok  # leaves the connection open
+        got = dl.get(server.url("/img/slow/a.jpg"))  # sent on it; no answer in time
+    assert (got.kind, got.attempts) == ("timeout", 1), got
