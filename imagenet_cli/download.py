@@ -318,7 +318,16 @@ class Downloader:
                         f"more than {opts.max_redirects} redirects",
                         hop.status,
                     )
-                current = urljoin(current, hop.location)
+                try:
+                    current = urljoin(current, hop.location)
+                except ValueError as exc:  # e.g. "http://[::1": no URL at all
+                    return self._failed(
+                        url,
+                        attempts + 1,
+                        "invalid_url",
+                        f"a redirect to a bad URL: {exc}",
+                        hop.status,
+                    )
             except _Retryable as retry:
                 wait = retry_delay(attempts, retry.retry_after, opts.backoff_base, opts.backoff_max)
                 if attempts > opts.retries or self.stop_flag.wait(wait):

@@ -821,9 +821,11 @@ def fetch_originals(
     manifest: Path | None = None,
     timeout: float = 60.0,
     image: ImageOptions | None = None,
+    max_bytes: int = DownloadOptions.max_bytes,
 ) -> Iterator[FetchResult]:
     """Each synset's original images from the download endpoint (a tar), checked and written
-    like downloaded ones; the access key never leaves the request itself.
+    like downloaded ones; the access key never leaves the request itself. A member over
+    ``max_bytes`` is refused (``too_large``) unread.
 
     A synset whose archive cannot be had (an HTTP error, no connection, not a tar)
     gives one row of its own, whose image_id is the wnid (see :func:`is_archive_row`).
@@ -837,17 +839,20 @@ def fetch_originals(
     options = FetchOptions(
         out=out, manifest=manifest, image=image or ImageOptions(image_format="keep")
     )
+    lock = claim_output(out)
     book = Manifest(options.manifest_path)
-    rows = book.load()
-    tmp_dir = cache.cache_dir() / "originals"
-    tmp_dir.mkdir(parents=True, exist_ok=True)
     try:
+        rows = book.load()
+        clean_partials(out, wnids)
         for wnid in wnids:
             url = base_url.rstrip("/") + ORIGINALS_PATH.format(
                 wnid=wnid, user=quote(creds.username, safe=""), key=quote(creds.access_key, safe="")
             )
             shown = redact(url)
-            tmp = tmp_dir / f".{wnid}.tar.part"
+            # In the class folder, under the run's lock: no other run writes it, and a
+            # killed run's is swept by the next (clean_partials).
+            tmp = out / wnid / f".{wnid}.tar.part"
+            tmp.parent.mkdir(exist_ok=True)
             try:
                 status = _download_to(url, tmp, timeout)
                 if status in (401, 403):
@@ -882,6 +887,22 @@ def fetch_originals(
                         image_id = name.rsplit(".", 1)[0]
                         if (wnid, image_id) in rows and _is_done(rows[(wnid, image_id)], options):
                             continue
+                        ref = ImageRef(wnid, image_id, f"{shown}#{name}")
+                        if member.size > max_bytes:
+                            yield _row(
+                                book,
+                                rows,
+                                FetchResult(
+                                    wnid,
+                                    image_id,
+                                    ref.url,
+                                    "too_large",
+                                    bytes=member.size,
+                                    attempts=1,
+                                    error=f"more than {max_bytes:,} bytes",
+                                ),
+                            )
+                            continue
                         fh = tar.extractfile(member)
                         body = fh.read() if fh is not None else b""
                         fetched = Fetched(shown, status=200, body=body, attempts=1)
@@ -889,7 +910,7 @@ def fetch_originals(
                             book,
                             rows,
                             finish(
-                                ImageRef(wnid, image_id, f"{shown}#{name}"),
+                                ref,
                                 fetched,
                                 options.image,
                                 str(out),
@@ -903,8 +924,11 @@ def fetch_originals(
                 )
             finally:
                 tmp.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    tmp.parent.rmdir()  # only when the archive gave no image
     finally:
         book.close()
+        lock.__exit__(None, None, None)
 
 
 def is_archive_row(result: FetchResult) -> bool:
@@ -942,5 +966,5 @@ def _download_to(url: str, path: Path, timeout: float) -> int:
                         raise OSError("archive larger than the limit")
                     fh.write(chunk)
             return 200
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise OSError(redact(str(exc)) or type(exc).__name__) from None

@@ -225,8 +225,12 @@ def _encode(
 
 
 def _to_rgb(im: PILImage) -> PILImage:
+    """RGB, or L for a gray image of more than 8 bits a sample (16-bit PNG and TIFF),
+    scaled down: converted as they are, its levels would clip to white."""
     from PIL import Image
 
+    if im.mode == "I" or im.mode.startswith("I;16"):
+        return im.convert("I").point(lambda v: v / 256).convert("L")
     if im.mode == "CMYK":
         return im.convert("RGB")
     if im.mode in ("P", "PA", "RGBA", "LA", "La", "RGBa") or "transparency" in im.info:

@@ -258,7 +258,10 @@ class CurlSession:
         if code in _PROXY:
             return TransportError("proxy_error", message)
         if code == _TIMEOUT:
-            connected = self._c.getinfo(self._pycurl.CONNECT_TIME) > 0
+            # A kept-alive connection reused has no connect time: the request sent
+            # tells that one was up, and the time ran out waiting for the answer.
+            c, pycurl = self._c, self._pycurl
+            connected = c.getinfo(pycurl.CONNECT_TIME) > 0 or c.getinfo(pycurl.REQUEST_SIZE) > 0
             return TransportError("timeout" if connected else "connect_error", message, answered)
         if code in _CONNECT:
             return TransportError("connect_error", message)

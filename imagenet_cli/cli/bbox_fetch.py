@@ -52,6 +52,7 @@ def bbox_fetch(
     from ..bbox_fetch import fetch_bboxes
     from ..hierarchy import Hierarchy
     from ..ids import expand_stdin
+    from ..sources import check_base_url
 
     terms.gate(accept_terms, name, email, organization)
     h = Hierarchy.default()
@@ -61,7 +62,7 @@ def bbox_fetch(
         for w in h.descendants(root, release=release, include_self=True) if recursive else [root]:
             if w not in wnids:
                 wnids.append(w)
-    base = str(config.get("base_url", base_url))
+    base = check_base_url(str(config.get("base_url", base_url)))
     outcome = Outcome()
     rows = []
     for item in fetch_bboxes(

@@ -60,7 +60,7 @@ def fetch(
     from .. import config, terms
     from ..fetch import select
     from ..ids import expand_stdin, listed_ids
-    from ..sources import ListOptions
+    from ..sources import ListOptions, check_base_url
 
     if image_format not in ("jpeg", "keep"):
         raise UsageError(f"--image-format takes jpeg or keep, not {image_format!r}")
@@ -84,7 +84,7 @@ def fetch(
     idents = Hierarchy.default().resolve_listed(listed)  # every bad id named, with its line
     previous, messages.quiet = messages.quiet, quiet  # -q for what the library says too
     try:
-        base = str(config.get("base_url", base_url)).rstrip("/")
+        base = check_base_url(str(config.get("base_url", base_url)))
         t_out = float(config.get("fetch.timeout", timeout))
         n_retries = int(config.get("fetch.retries", retries))
         if original:
@@ -93,7 +93,16 @@ def fetch(
                     "--original runs on this machine: the access key never goes to workers"
                 )
             return _originals(
-                idents, recursive, release, base, out_dir, manifest_path, t_out, quiet, strict
+                idents,
+                recursive,
+                release,
+                base,
+                out_dir,
+                manifest_path,
+                t_out,
+                int(config.get("fetch.max_bytes", max_bytes)),
+                quiet,
+                strict,
             )
         list_opts = ListOptions(
             base_url=base,
@@ -333,6 +342,7 @@ def _originals(
     out: Path,
     manifest: Path | None,
     timeout: float,
+    max_bytes: int,
     quiet: bool,
     strict: bool,
 ) -> int:
@@ -351,7 +361,9 @@ def _originals(
                 wnids.append(w)
     counts: Counter[str] = Counter()
     outcome = Outcome()
-    for result in fetch_originals(wnids, creds, base, out, manifest=manifest, timeout=timeout):
+    for result in fetch_originals(
+        wnids, creds, base, out, manifest=manifest, timeout=timeout, max_bytes=max_bytes
+    ):
         if is_archive_row(result):
             # The synset's whole archive could not be had: as for a list that cannot be
             # had, the run says so and exits 1.

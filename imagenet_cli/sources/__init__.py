@@ -32,6 +32,20 @@ class ListOptions:
     concurrency: int = 8
 
 
+def check_base_url(url: str) -> str:
+    """``url`` without its trailing ``/`` when it is an http(s) URL a request can go to;
+    else :class:`~imagenet_cli.errors.UsageError` naming it (its password masked)."""
+    from ..credentials import redact
+    from ..errors import UsageError
+    from ..transport import normalise_url
+
+    try:
+        normalise_url(url)
+    except ValueError as exc:
+        raise UsageError(f"base URL {redact(url)!r}: {redact(str(exc))}") from None
+    return url.rstrip("/")
+
+
 @dataclass
 class ImageList:
     """A wnid's list and where it came from, or the reason there is none."""

@@ -30,6 +30,8 @@ from ..errors import ImagenetError, NotFoundError
 from . import ImageRef
 
 CHUNK = 8 << 20
+GZIP_MAGIC = b"\x1f\x8b"
+UTF8_BOM = b"\xef\xbb\xbf"
 ProgressFn = Callable[[int, int | None, str], None]
 # Skipped lines named by ``urls index``; past these only their number is told.
 SKIPPED_SHOWN = 20
@@ -245,11 +247,14 @@ def _run_end(chunk: bytes, pos: int, head: bytes) -> int:
 
 def _chunks(stream: IO[bytes], on_bytes: Callable[[int], None]) -> Iterator[bytes]:
     tail = b""
+    first = True
     while True:
         block = stream.read(CHUNK)
         if not block:
             break
         on_bytes(len(block))
+        if first:  # a list saved by a Windows editor starts with a UTF-8 BOM
+            block, first = block.removeprefix(UTF8_BOM), False
         block = tail + block
         cut = block.rfind(b"\n") + 1
         if cut == 0:
@@ -469,9 +474,10 @@ def _index(
                 size, mtime, etag, modified = st.st_size, st.st_mtime, "", ""
                 if progress:
                     progress(0, size, "")
-                opener = gzip.open if key.endswith(".gz") else open
                 try:
-                    with opener(key, "rb") as fh:
+                    with open(key, "rb") as head:  # gzip'd whatever its name says
+                        gz = key.endswith(".gz") or head.read(2) == GZIP_MAGIC
+                    with (gzip.open if gz else open)(key, "rb") as fh:
                         counts = _insert(conn, list_id, fh, progress)  # type: ignore[arg-type]
                 except (OSError, EOFError) as exc:
                     raise ImagenetError(f"{key}: cannot read: {exc}") from None
@@ -497,6 +503,15 @@ class _Stream:
 
     def __init__(self, chunks: Iterator[bytes]) -> None:
         self._chunks, self._buf = chunks, b""
+
+    def peek(self, n: int) -> bytes:
+        """The next ``n`` bytes (fewer at the end), left to be read."""
+        while len(self._buf) < n:
+            nxt = next(self._chunks, None)
+            if nxt is None:
+                break
+            self._buf += nxt
+        return self._buf[:n]
 
     def read(self, n: int) -> bytes:
         while len(self._buf) < n:
@@ -527,8 +542,9 @@ def _index_url(
             total = resp.headers.get("content-length")
             if progress:
                 progress(0, int(total) if total and total.isdigit() else None, "")
-            body: IO[bytes] = _Stream(resp.iter_bytes(CHUNK))  # type: ignore[assignment]
-            if url.split("?")[0].endswith(".gz"):
+            stream = _Stream(resp.iter_bytes(CHUNK))
+            body: IO[bytes] = stream  # type: ignore[assignment]
+            if url.split("?")[0].endswith(".gz") or stream.peek(2) == GZIP_MAGIC:
                 body = gzip.GzipFile(fileobj=body)  # type: ignore[assignment]
             counts = _insert(conn, list_id, body, progress)
             size = int(total) if total and total.isdigit() else 0

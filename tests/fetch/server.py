@@ -55,6 +55,13 @@ def png(size: tuple[int, int] = (40, 40), mode: str = "RGB") -> bytes:
     return buf.getvalue()
 
 
+def gray16_png(level: int = 30000) -> bytes:
+    """A 16-bit grayscale PNG of one level (of 65535)."""
+    buf = io.BytesIO()
+    Image.new("I;16", (40, 40), level).save(buf, "PNG")
+    return buf.getvalue()
+
+
 def placeholder_png() -> bytes:
     im = Image.new("RGB", (500, 374), (240, 240, 240))
     ImageDraw.Draw(im).text((150, 180), "This photo is no longer available", fill=(150, 150, 150))
@@ -91,6 +98,7 @@ class ImageServer:
             "png": png(),
             "small": jpeg(size=(20, 15)),
             "placeholder": placeholder_png(),
+            "gray16": gray16_png(),
         }
         full = jpeg(size=(300, 200), seed=7)
         self.images["truncated"] = full[: len(full) // 2]
@@ -192,6 +200,8 @@ class ImageServer:
         path = parts.path
         if path.startswith("/img/"):
             return self.image(h, path[5:])
+        if path.startswith("/badlocation/"):  # any list or archive: a broken redirect
+            return self.send(h, 302, b"", headers={"Location": "http://[::1/x"})
         if path in (
             "/api/text/imagenet.synset.geturls",
             "/api/text/imagenet.synset.geturls.getmapping",
@@ -229,7 +239,9 @@ class ImageServer:
             self.counts[key] += 1
             n = self.counts[key]
         if kind in self.images:
-            ctype = "image/png" if kind in ("palette", "png", "placeholder") else "image/jpeg"
+            ctype = (
+                "image/png" if kind in ("palette", "png", "placeholder", "gray16") else "image/jpeg"
+            )
             return self.send(h, 200, self.images[kind], ctype)
         if kind == "seq":  # a distinct JPEG per number
             return self.send(h, 200, jpeg(seed=int(rest.split(".")[0] or 0)), "image/jpeg")
@@ -289,6 +301,8 @@ class ImageServer:
             return self.send(h, 302, b"moved", headers={"Location": "/img/ok/x.jpg"}, length=1000)
         if kind == "big404":  # an error page over any bound: the status is the answer
             return self.send(h, 404, self.big, "text/html")
+        if kind == "badlocation":  # a Location no URL parser takes
+            return self.send(h, 302, b"", headers={"Location": "http://[::1/x.jpg"})
         if kind == "loop":
             return self.send(h, 302, b"", headers={"Location": f"/img/{name}"})
         return self.send(h, 404, b"unknown", "text/plain")
