@@ -73,6 +73,11 @@ def resolve_format(fmt: str | Format | None, allowed: Sequence[str] = ROW_FORMAT
 # ---------------------------------------------------------------- messages (stderr)
 
 
+# Control characters in a message (an id, a file name or a server's reason, as given)
+# are shown as \xNN: raw, an escape sequence would drive the user's terminal.
+_ESCAPED = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0)) if c != 0x09}
+
+
 class Messages:
     """One-line messages for people, on stderr; ``quiet`` keeps only errors."""
 
@@ -85,7 +90,7 @@ class Messages:
         if color_enabled(sys.stderr):
             label = f"\x1b[{color}m{label}\x1b[0m"
         try:
-            sys.stderr.write(f"{PROG}: {label}{text}\n")
+            sys.stderr.write(f"{PROG}: {label}{text.translate(_ESCAPED)}\n")
             sys.stderr.flush()
         except (BrokenPipeError, ValueError):
             pass
@@ -98,11 +103,13 @@ class Messages:
     def warn(self, text: str) -> None:
         self.warnings += 1
         if not self.quiet:
-            self._write("warning: ", "33", text)
+            for line in text.splitlines() or [""]:
+                self._write("warning: ", "33", line)
 
     def info(self, text: str) -> None:
         if not self.quiet:
-            self._write("", "2", text)
+            for line in text.splitlines() or [""]:
+                self._write("", "2", line)
 
 
 messages = Messages()

@@ -56,3 +56,13 @@ def test_a_table_shows_values_as_they_are_not_as_markup(isolated: Path) -> None:
     run(["terms", "accept", "--yes", *(f"--{k}={v}" for k, v in terms.items())])
     out = run(["terms", "status", "-f", "table"]).stdout
     assert "[red]Ada" in out and "[/]" in out, out
+
+
+def test_messages_show_control_characters_escaped() -> None:
+    # An id, a file name or a server's reason may hold an escape sequence: raw, it would
+    # drive the user's terminal (colours, a cleared screen, a changed title).
+    from tests.conftest import run
+
+    res = run(["synset", "show", "\x1b[2Jred\x07"], expect=3)
+    assert "\x1b" not in res.stderr and "\x07" not in res.stderr
+    assert res.stderr.startswith("imagenet: error: \\x1b[2Jred\\x07: not a synset id")
