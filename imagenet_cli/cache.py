@@ -59,7 +59,7 @@ def cache_dir(create: bool = True) -> Path:
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise ImagenetError(f"cannot create cache folder {path}: {exc.strerror}") from exc
+            raise UsageError(f"cannot create cache folder {path}: {exc.strerror}") from exc
         with contextlib.suppress(OSError):  # a read-only cache still serves lookups
             _claim(path)
     return path

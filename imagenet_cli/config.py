@@ -98,7 +98,7 @@ def load() -> dict[str, Any]:
         # utf-8-sig: an editor's byte order mark (Notepad writes one) is not TOML's error.
         doc = tomllib.loads(raw.decode("utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ImagenetError(f"{path}: invalid TOML: {exc}") from exc
+        raise UsageError(f"{path}: invalid TOML: {exc}") from exc
     return _flatten(doc)
 
 

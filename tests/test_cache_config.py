@@ -368,7 +368,7 @@ def test_config_set_under_a_key_that_holds_a_value_is_one_line(
 def test_broken_config_is_one_clear_line(isolated: Path) -> None:
     (isolated / "config").mkdir()
     (isolated / "config" / "config.toml").write_text("[fetch\n")
-    res = run(["config", "get", "base_url"], expect=1)
+    res = run(["config", "get", "base_url"], expect=2)  # as a bad value in it is
     assert "invalid TOML" in res.stderr and "config.toml" in res.stderr
     assert "Traceback" not in res.stderr
 
@@ -393,3 +393,15 @@ def test_atomic_write_writes_a_fifo_in_place(tmp_path: Path) -> None:
     reader.join(10)
     assert got == [b"rows\n"]
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)  # still the pipe, not a file in its place
+
+
+def test_a_cache_folder_that_cannot_be_made_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setenv("IMAGENET_CACHE", str(tmp_path / "file" / "cache"))
+    res = run(["cache", "path"], expect=2)
+    assert res.stderr == (
+        f"imagenet: error: cannot create cache folder {tmp_path / 'file' / 'cache'}: "
+        "Not a directory\n"
+    )
