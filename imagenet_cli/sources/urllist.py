@@ -514,12 +514,8 @@ class _Stream:
         return self._buf[:n]
 
     def read(self, n: int) -> bytes:
-        while len(self._buf) < n:
-            nxt = next(self._chunks, None)
-            if nxt is None:
-                break
-            self._buf += nxt
-        out, self._buf = self._buf[:n], self._buf[n:]
+        out = self.peek(n)
+        self._buf = self._buf[len(out) :]
         return out
 
 

@@ -80,13 +80,30 @@ def test_a_base_url_that_is_no_url_is_a_usage_error(
     assert "pw0rd" not in res.stderr and res.stdout == ""
 
 
-def test_original_images_take_the_output_folders_lock(
+@pytest.fixture
+def originals(
     server: ImageServer, accepted: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> tuple[Path, list[str]]:
+    """The output folder and the command of a `fetch --original` run with the right key."""
     monkeypatch.setenv("IMAGENET_USERNAME", server.username)
     monkeypatch.setenv("IMAGENET_ACCESS_KEY", server.access_key)
     out = tmp_path / "orig"
-    args = ["fetch", "--wnid", FISH, "--original", "--out", str(out), "--base-url", server.base]
+    return out, [
+        "fetch",
+        "--wnid",
+        FISH,
+        "--original",
+        "--out",
+        str(out),
+        "--base-url",
+        server.base,
+    ]
+
+
+def test_original_images_take_the_output_folders_lock(
+    server: ImageServer, originals: tuple[Path, list[str]]
+) -> None:
+    out, args = originals
     lock = claim_output(out)  # another run writing there
     try:
         res = run(args, expect=2)
@@ -103,13 +120,10 @@ def test_original_images_take_the_output_folders_lock(
 
 
 def test_an_original_over_max_bytes_is_refused_unread(
-    server: ImageServer, accepted: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: ImageServer, originals: tuple[Path, list[str]]
 ) -> None:
-    monkeypatch.setenv("IMAGENET_USERNAME", server.username)
-    monkeypatch.setenv("IMAGENET_ACCESS_KEY", server.access_key)
-    out = tmp_path / "orig"
+    out, args = originals
     size = len(server.images["ok"])
-    args = ["fetch", "--wnid", FISH, "--original", "--out", str(out), "--base-url", server.base]
     res = run([*args, "--max-bytes", str(size - 1), "--strict"], expect=1)
     assert "0 original images written" in res.stderr and "(2 refused)" in res.stderr
     rows = [json.loads(line) for line in (out / "manifest.jsonl").open()]
