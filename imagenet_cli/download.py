@@ -45,6 +45,26 @@ RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 POLL = 0.25
 
 
+MIN_RATE = 1024  # bytes a second: the floor of a long download (archives, URL lists)
+
+
+def at_least(chunks: Iterator[bytes], window: float, rate: float = MIN_RATE) -> Iterator[bytes]:
+    """``chunks`` as they arrive, until fewer than ``rate`` bytes a second came in the
+    last ``window`` seconds: then :class:`OSError`. A timeout per read alone lets a
+    server that sends a byte now and then hold a multi-GB download for ever."""
+    mark, got = time.monotonic(), 0
+    for chunk in chunks:
+        got += len(chunk)
+        now = time.monotonic()
+        if now - mark >= window:
+            if got < rate * (now - mark):
+                raise OSError(
+                    f"slower than {rate:,.0f} bytes/s for {window:g} s (a stalled server?)"
+                )
+            mark, got = now, 0
+        yield chunk
+
+
 @dataclass(frozen=True)
 class DownloadOptions:
     """Bounds of a download run."""

@@ -947,7 +947,7 @@ def _row(book: Manifest, rows: dict[tuple[str, str], Any], result: FetchResult) 
 def _download_to(url: str, path: Path, timeout: float) -> int:
     import httpx
 
-    from .download import USER_AGENT
+    from .download import USER_AGENT, at_least
 
     try:
         with (
@@ -960,7 +960,8 @@ def _download_to(url: str, path: Path, timeout: float) -> int:
                 return resp.status_code
             size = 0
             with path.open("wb") as fh:
-                for chunk in resp.iter_bytes(1 << 20):
+                # as it arrives (a chunk size would wait to fill it): a trickle is caught
+                for chunk in at_least(resp.iter_bytes(), timeout):
                     size += len(chunk)
                     if size > MAX_ORIGINALS_BYTES:
                         raise OSError("archive larger than the limit")

@@ -506,11 +506,17 @@ class _Stream:
 
     def peek(self, n: int) -> bytes:
         """The next ``n`` bytes (fewer at the end), left to be read."""
-        while len(self._buf) < n:
-            nxt = next(self._chunks, None)
-            if nxt is None:
-                break
-            self._buf += nxt
+        if len(self._buf) < n:
+            # joined once: the network's pieces are small, and adding each to the
+            # buffer would copy it over and over
+            parts, have = [self._buf], len(self._buf)
+            while have < n:
+                nxt = next(self._chunks, None)
+                if nxt is None:
+                    break
+                parts.append(nxt)
+                have += len(nxt)
+            self._buf = b"".join(parts)
         return self._buf[:n]
 
     def read(self, n: int) -> bytes:
@@ -524,7 +530,7 @@ def _index_url(
 ) -> tuple[str, str, int, _Counts]:
     import httpx
 
-    from ..download import USER_AGENT
+    from ..download import USER_AGENT, at_least
 
     try:
         with (
@@ -538,12 +544,12 @@ def _index_url(
             total = resp.headers.get("content-length")
             if progress:
                 progress(0, int(total) if total and total.isdigit() else None, "")
-            stream = _Stream(resp.iter_bytes(CHUNK))
+            stream = _Stream(at_least(resp.iter_bytes(), timeout))
             body: IO[bytes] = stream  # type: ignore[assignment]
             if url.split("?")[0].endswith(".gz") or stream.peek(2) == GZIP_MAGIC:
                 body = gzip.GzipFile(fileobj=body)  # type: ignore[assignment]
             counts = _insert(conn, list_id, body, progress)
             size = int(total) if total and total.isdigit() else 0
             return resp.headers.get("etag", ""), resp.headers.get("last-modified", ""), size, counts
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, OSError) as exc:  # OSError: a download that slowed to a trickle
         raise ImagenetError(f"{redact(url)}: {redact(str(exc)) or type(exc).__name__}") from None

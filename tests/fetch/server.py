@@ -5,6 +5,7 @@ Routes (GET):
   http://ANY-HOST/PATH      the same, asked of it as a forward proxy (absolute-form)
   /api/text/imagenet.synset.geturls[.getmapping]?wnid=W   the lists in ``lists``
   /fall11.txt               ``fall11`` text, with an ETag (304 on If-None-Match)
+  /trickle.txt              a list sent 30 bytes at a time, 0.1 s apart (8 s in all)
   /api/download/imagenet.bbox.synset?wnid=W               a .tar.gz of one XML
   /download/synset?wnid=W&username=U&accesskey=K          a tar of two JPEGs, 403 on bad keys
 Every request is recorded (path, Host header); the most requests in flight at
@@ -13,6 +14,7 @@ once per Host header is measured.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import socket
@@ -220,6 +222,17 @@ class ImageServer:
             if h.headers.get("If-None-Match") == etag:
                 return self.send(h, 304, b"", headers={"ETag": etag})
             return self.send(h, 200, self.fall11, "text/plain", {"ETag": etag})
+        if path == "/trickle.txt":  # a line every 0.1 s for 8 s: never idle past a timeout
+            h.send_response(200)
+            h.send_header("Content-Type", "text/plain")
+            h.send_header("Content-Length", str(80 * 30))
+            h.end_headers()
+            with contextlib.suppress(OSError):  # the client gave up
+                for i in range(80):
+                    h.wfile.write(f"n01440764_{i:06d} http://x.example/{i:09d}\n".encode()[:30])
+                    h.wfile.flush()
+                    time.sleep(0.1)
+            return None
         if path == "/api/download/imagenet.bbox.synset":
             return self.send(h, 200, bbox_tgz(q.get("wnid", "")), "application/x-gzip")
         if path == "/download/synset":

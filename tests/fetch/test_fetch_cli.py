@@ -629,3 +629,13 @@ def test_fast_path_runs_fetch_as_typer_does(
     )
     for bad in (["--timeout", "nan"], ["--timeout", "0"], ["--backoff", "-1"], ["--wnid"]):
         assert fastpath.try_run(["fetch", "--urls-only", *bad]) is None
+
+
+def test_a_list_that_trickles_in_is_given_up(server: ImageServer, accepted: object) -> None:
+    import time
+
+    # Never idle for a whole --timeout, so no read times out: the rate floor ends it.
+    started = time.monotonic()
+    res = run(["urls", "index", server.url("/trickle.txt"), "--timeout", "1"], expect=1)
+    assert time.monotonic() - started < 5  # not the 8 s the server would take
+    assert "slower than 1,024 bytes/s for 1 s (a stalled server?)" in res.stderr
