@@ -270,6 +270,16 @@ class Setting:
     error: str = ""  # what is wrong with a value from the file ("" when nothing)
 
 
+def unknown_keys() -> list[str]:
+    """One line for each key of the config file that no setting has (a typo such as
+    ``concurency``, ignored by every command), naming the file and the line."""
+    return [
+        f"{_where(name)}: unknown key {name!r}, ignored (known keys: {', '.join(sorted(KEYS))})"
+        for name in sorted(load())
+        if name not in KEYS
+    ]
+
+
 def settings() -> list[Setting]:
     """Every known key with its effective value and its source, by name.
 

@@ -405,3 +405,15 @@ def test_a_cache_folder_that_cannot_be_made_is_a_usage_error(
         f"imagenet: error: cannot create cache folder {tmp_path / 'file' / 'cache'}: "
         "Not a directory\n"
     )
+
+
+def test_config_list_names_a_key_no_setting_has(isolated: Path) -> None:
+    (isolated / "config").mkdir()
+    path = isolated / "config" / "config.toml"
+    path.write_text("[fetch]\nconcurency = 8\ntimeout = 10.0\n")  # a typo: nothing reads it
+    res = run(["config", "list", "-f", "tsv"])
+    assert "fetch.timeout\t10.0\tconfig\t" in res.stdout
+    assert res.stderr.startswith(
+        f"imagenet: warning: {path}: line 2: unknown key 'fetch.concurency', ignored (known keys: "
+    )
+    assert len(res.stderr.splitlines()) == 1

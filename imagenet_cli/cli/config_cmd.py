@@ -9,7 +9,7 @@ import typer
 from .. import config
 from ..credentials import redact
 from ..errors import UsageError
-from ..output import Outcome, dumps, emit_lines, emit_rows
+from ..output import Outcome, dumps, emit_lines, emit_rows, messages
 from .common import FormatOpt, NoHeaderOpt
 
 app = typer.Typer(
@@ -71,7 +71,7 @@ def list_(fmt: FormatOpt = None, no_header: NoHeaderOpt = False) -> None:
     """List every setting with its value and where the value comes from.
 
     A value in the file that a command would refuse is listed as written and named on
-    stderr (exit 2).
+    stderr (exit 2); a key no setting has (a typo) is named in a warning.
 
     Example: imagenet config list -f json
     """
@@ -80,6 +80,8 @@ def list_(fmt: FormatOpt = None, no_header: NoHeaderOpt = False) -> None:
         {"key": s.key, "value": _shown(s.value), "source": s.source, "help": s.help} for s in found
     )
     emit_rows(rows, ["key", "value", "source", "help"], fmt, no_header=no_header, id_key="key")
+    for line in config.unknown_keys():
+        messages.warn(line)
     outcome = Outcome()
     for s in found:
         if s.error:
