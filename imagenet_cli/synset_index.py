@@ -27,7 +27,14 @@ _SPLIT = re.compile(r"[\s_\-]+")
 
 
 def normalize(text: str) -> str:
-    """Case-folded, with spaces, underscores and hyphens made one space."""
+    """Case-folded, with spaces, underscores and hyphens made one space, and accents
+    dropped (WordNet's lemmas are ASCII: ``café`` is the lemma ``cafe``)."""
+    if not text.isascii():
+        import unicodedata
+
+        text = "".join(
+            c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
+        )
     return _SPLIT.sub(" ", text.strip().lower()).strip()
 
 

@@ -198,3 +198,9 @@ def test_ids_and_words_that_are_not_utf8_are_not_found(args: list[str], message:
     )
     assert (res.returncode, res.stderr) == (3, f"imagenet: error: {message}\n")
     assert res.stdout == ("n02084071\n" if "show" in args else "")
+
+
+def test_search_drops_accents_as_wordnets_ascii_lemmas_have_none() -> None:
+    rows = run(["synset", "search", "Café", "-f", "ids"]).lines
+    assert rows[0] == "n02935658"  # cafe.n.01
+    assert run(["synset", "search", "gödel", "-f", "ids"]).lines[0] == "n11003068"
