@@ -248,8 +248,11 @@ class CurlSession:
         return Response(status, reason, found, b"".join(self._chunks))
 
     def _error(self, code: int, message: str, proxy_host: str) -> TransportError:
-        if proxy_host:  # name no proxy: its address may be private, its URL holds secrets
-            message = message.replace(proxy_host, "the proxy")
+        if proxy_host and proxy_host in message:
+            # Name no proxy (its address may be private, its URL holds secrets); what
+            # libcurl says of it would read "... to the proxy:9 over proxy the proxy ...".
+            why = message.rpartition(": ")[2] if ": " in message else ""
+            message = "through the proxy" + (f": {why}" if why else "")
         message = message.strip() or f"libcurl error {code}"
         status, _, found = _parse_headers(self._headers)
         answered = status or None
