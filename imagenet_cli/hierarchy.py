@@ -175,7 +175,7 @@ class Hierarchy:
             raise NotFoundError(f"{text}: no WordNet 3.0 noun synset has this id")
         match = NAME_RE.match(text)
         if match:
-            if match.group(2) != "n":
+            if match.group(2).lower() != "n":
                 raise NotFoundError(f"{text}: not a noun synset (ImageNet holds nouns only)")
             name = f"{match.group(1).lower()}.n.{int(match.group(3)):02d}"
             if not _encodable(name):

@@ -12,7 +12,7 @@ from .errors import NotFoundError, UsageError
 
 WNID_RE = re.compile(r"^n(\d{8})$")
 OFFSET_RE = re.compile(r"^(\d{8})$")
-NAME_RE = re.compile(r"^(.+)\.([a-z])\.(\d{1,3})$")
+NAME_RE = re.compile(r"^(.+)\.([a-zA-Z])\.(\d{1,3})$")  # any case, as the lemma: DOG.N.01
 
 
 def offset_of(text: str) -> int | None:

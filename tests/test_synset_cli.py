@@ -204,3 +204,9 @@ def test_search_drops_accents_as_wordnets_ascii_lemmas_have_none() -> None:
     rows = run(["synset", "search", "Café", "-f", "ids"]).lines
     assert rows[0] == "n02935658"  # cafe.n.01
     assert run(["synset", "search", "gödel", "-f", "ids"]).lines[0] == "n11003068"
+
+
+def test_a_name_in_capitals_is_the_same_synset() -> None:
+    assert run(["synset", "show", "DOG.N.01", "Dog.n.1", "-f", "ids"]).lines == ["n02084071"] * 2
+    res = run(["synset", "show", "dog.V.01"], expect=3)
+    assert "not a noun synset" in res.stderr
