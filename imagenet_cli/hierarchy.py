@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from . import releases
 from .errors import NotFoundError, UsageError
-from .ids import NAME_RE, offset_of, wnid
+from .ids import NAME_RE, is_utf8, offset_of, wnid
 from .synset_index import below_sets, normalize, open_index
 
 ROOT = "n00001740"  # entity.n.01
@@ -178,7 +178,7 @@ class Hierarchy:
             if match.group(2).lower() != "n":
                 raise NotFoundError(f"{text}: not a noun synset (ImageNet holds nouns only)")
             name = f"{match.group(1).lower()}.n.{int(match.group(3)):02d}"
-            if not _encodable(name):
+            if not is_utf8(name):
                 raise NotFoundError(f"{text}: no synset of this name")
             row = self.conn.execute("SELECT offset FROM synset WHERE name = ?", (name,)).fetchone()
             if row:
@@ -409,7 +409,7 @@ class Hierarchy:
         norm = normalize(query)
         if not norm:
             raise UsageError("search needs a word")
-        if not _encodable(norm):
+        if not is_utf8(norm):
             return []  # bytes that are not UTF-8 (as Python decodes them): no lemma holds them
         if len(norm.encode()) * 2 + 2 > self.conn.getlimit(
             sqlite3.SQLITE_LIMIT_LIKE_PATTERN_LENGTH
@@ -501,16 +501,6 @@ _DETACH = (
     ("men", "man"),
     ("ies", "y"),
 )
-
-
-def _encodable(text: str) -> bool:
-    """Whether SQLite can take ``text``: not so with the lone surrogates that stand for
-    bytes of an argument or line that are not UTF-8."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _escape_like(text: str) -> str:

@@ -15,6 +15,17 @@ OFFSET_RE = re.compile(r"^(\d{8})$")
 NAME_RE = re.compile(r"^(.+)\.([a-zA-Z])\.(\d{1,3})$")  # any case, as the lemma: DOG.N.01
 
 
+def is_utf8(text: str) -> bool:
+    """Whether ``text`` came from valid UTF-8: an argument, a line or a file name that
+    was not holds lone surrogates (Python's stand-ins for its bytes), which neither
+    SQLite nor a UTF-8 manifest can take."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def offset_of(text: str) -> int | None:
     """The WordNet offset in a wnid (``n02084071``) or bare offset (``02084071``), else None."""
     text = text.strip()

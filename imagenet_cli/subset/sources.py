@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import NotFoundError, UsageError
-from ..ids import is_wnid
+from ..ids import is_utf8, is_wnid
 
 if TYPE_CHECKING:
     from .tars import ArchiveIndex
@@ -71,16 +71,6 @@ def is_image_name(name: str) -> bool:
 def printable(name: str) -> str:
     """``name`` safe to print and store: bytes that were not UTF-8 as ``\\xNN``."""
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-
-
-def is_utf8(name: str) -> bool:
-    """Whether a name read from the file system or a tar was valid UTF-8 (file names
-    that are not cannot be written to the manifest, which is UTF-8, as they are)."""
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _not_utf8(path: str) -> str:

@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 from ..archive import unsafe_name
 from ..cache import cache_path, connect, file_lock
 from ..errors import NotFoundError, UsageError
-from .sources import is_utf8, printable
+from ..ids import is_utf8
+from .sources import printable
 
 if TYPE_CHECKING:
     import tarfile

@@ -87,18 +87,15 @@ def test_under_dog_gives_the_dog_classes_of_ilsvrc(all_classes: Path, tmp_path: 
     )
 
 
-def test_wnids_from_stdin(all_classes: Path, tmp_path: Path) -> None:
-    ids = "\n".join(["wnid", "n02085620", "02085782", "# a comment", "tench.n.01", ""])
-    dst = tmp_path / "o"
-    run(
-        ["subset", "extract", "--wnids", "-", "--from", str(all_classes), "--to", str(dst)],
-        input=ids,
-    )
-    assert classes_of(dst) == ["n01440764", "n02085620", "n02085782"]
-
-
-def test_wnids_with_a_byte_order_mark_names_and_notes(all_classes: Path, tmp_path: Path) -> None:
-    ids = "\ufeffn02085620\nn01440764 tench, Tinca tinca\n02085782  # Japanese spaniel\n"
+@pytest.mark.parametrize(
+    "ids",
+    [
+        "\n".join(["wnid", "n02085620", "02085782", "# a comment", "tench.n.01", ""]),
+        # a byte order mark, names after the id, a trailing comment
+        "\ufeffn02085620\nn01440764 tench, Tinca tinca\n02085782  # Japanese spaniel\n",
+    ],
+)
+def test_wnids_from_stdin(ids: str, all_classes: Path, tmp_path: Path) -> None:
     dst = tmp_path / "o"
     run(
         ["subset", "extract", "--wnids", "-", "--from", str(all_classes), "--to", str(dst)],
