@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -60,6 +60,17 @@ def expand_stdin(values: Iterable[str], stream: IO[str] | None = None) -> Iterat
             item = _line_id(line)
             if item:
                 yield item
+
+
+def stdin_once(given: Mapping[str, str | Sequence[str] | None]) -> None:
+    """A :class:`UsageError` when ``-`` (stdin) is given more than once among the options
+    ``given`` (name -> value or values): the second would read an empty stdin."""
+    dashes = sum(
+        [v] == ["-"] if isinstance(v, str) else list(v or ()).count("-") for v in given.values()
+    )
+    if dashes > 1:
+        names = ", ".join(given)
+        raise UsageError(f"stdin ('-') can be read once: give '-' to one of {names}, once")
 
 
 def _stdin() -> IO[str]:

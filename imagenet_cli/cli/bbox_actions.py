@@ -48,11 +48,9 @@ def _source(
     normalize: bool = False,
 ) -> Source:
     from ..bbox.convert import Source
-    from ..errors import UsageError
-    from ..ids import expand_stdin
+    from ..ids import expand_stdin, stdin_once
 
-    if (inputs or []).count("-") + (wnid or []).count("-") > 1:
-        raise UsageError("stdin ('-') can be read once: give '-' as one input or one --wnid")
+    stdin_once({"INPUT": inputs, "--wnid": wnid})
     wnids = list(expand_stdin(wnid)) if wnid else []
     return Source(
         inputs=inputs or [],

@@ -59,7 +59,7 @@ def fetch(
     """``imagenet fetch``."""
     from .. import config, terms
     from ..fetch import select
-    from ..ids import expand_stdin, listed_ids
+    from ..ids import expand_stdin, listed_ids, stdin_once
     from ..sources import ListOptions, check_base_url
 
     if image_format not in ("jpeg", "keep"):
@@ -70,6 +70,7 @@ def fetch(
         raise UsageError("--refresh and --offline cannot go together")
     out_dir = Path(out)
     manifest_path = Path(manifest) if manifest else None
+    stdin_once({"--wnid": wnid, "--wnids": wnids})
     listed = listed_ids(expand_stdin(wnid or []), [wnids] if wnids else [])
     if not listed:
         raise UsageError("no synsets given: use --wnid W (repeatable) or --wnids FILE")

@@ -42,7 +42,7 @@ def extract(
     """``imagenet subset extract``."""
     from ..drivers import resolve_scheduler
     from ..errors import UsageError
-    from ..ids import expand_stdin
+    from ..ids import expand_stdin, stdin_once
     from ..subset.extract import Request
     from ..subset.extract import extract as run_extract
     from ..subset.plan import Options
@@ -52,11 +52,7 @@ def extract(
         raise UsageError("--from SRC is required")
     if not dst:
         raise UsageError("--to DST is required")
-    dashes = sum((values or []).count("-") for values in (wnid, wnids, under))
-    if dashes > 1:
-        raise UsageError(
-            "stdin ('-') can be read once: give '-' to one of --wnid, --wnids, --under"
-        )
+    stdin_once({"--wnid": wnid, "--wnids": wnids, "--under": under})
     request = Request(
         sources=tuple(sources),
         dst=dst,

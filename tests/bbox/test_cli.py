@@ -110,7 +110,8 @@ def test_paths_on_stdin(ann: Fixture) -> None:
     for args in (["-", "-"], ["-", "--wnid", "-"]):
         res = run(["bbox", "convert", *args, "-f", "csv"], input=paths, expect=2)
         assert res.stderr == (
-            "imagenet: error: stdin ('-') can be read once: give '-' as one input or one --wnid\n"
+            "imagenet: error: stdin ('-') can be read once: give '-' to one of INPUT, --wnid, "
+            "once\n"
         )
 
 

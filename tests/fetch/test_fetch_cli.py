@@ -309,6 +309,17 @@ def test_bad_ids_are_all_named_before_any_request(
     assert base_env.requests == []
 
 
+def test_stdin_given_to_both_id_options_is_a_usage_error(
+    base_env: ImageServer, accepted: object
+) -> None:
+    # The second '-' would read an empty stdin: its synsets would be missing without a word.
+    res = run(["fetch", "--wnid", "-", "--wnids", "-", "--urls-only"], input=f"{FISH}\n", expect=2)
+    assert res.stderr == (
+        "imagenet: error: stdin ('-') can be read once: give '-' to one of --wnid, --wnids, once\n"
+    )
+    assert base_env.requests == []
+
+
 def fall11(n_per: int = 3) -> bytes:
     lines = []
     for w in (FISH, "n01443537", DOG):

@@ -124,7 +124,7 @@ def test_under_dash_reads_stdin_and_stdin_is_read_once(all_classes: Path, tmp_pa
     res = run(["subset", "extract", "--under", "-", "--wnids", "-", *common], expect=2)
     assert res.stderr == (
         "imagenet: error: stdin ('-') can be read once: give '-' to one of --wnid, --wnids, "
-        "--under\n"
+        "--under, once\n"
     )
 
 
