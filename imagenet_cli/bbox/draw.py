@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..cache import atomic_write
 from ..errors import NotFoundError, UsageError
 from .inputs import read_bounded
-from .outputs import cannot_write, check_file, is_special
+from .outputs import cannot_write, check_file
 from .parse import MAX_BYTES, XmlError, parse
 from .records import Annotation
 from .repair import repair, upright
@@ -134,23 +132,12 @@ def draw(
         ty = y0 - th - 2 * width if y0 - th - 2 * width >= 0 else y0 + width
         pen.rectangle((x0, ty, x0 + tw + 2 * width, ty + th + 2 * width), fill=colour)
         pen.text((x0 + width - left, ty + width - top), text, fill=(0, 0, 0), font=font)
-    tmp = output.with_name(f".{output.name}.{os.getpid()}.part")
     try:
-        if is_special(output):  # a device or FIFO: written in place, never replaced
-            picture = io.BytesIO()
-            canvas.save(picture, format=fmt)
-            with open(output, "wb") as fh:
-                fh.write(picture.getvalue())
-            return Drawn(output, xml, len(ann.boxes), ann.quirks)
-        output.parent.mkdir(parents=True, exist_ok=True)
-        canvas.save(tmp, format=fmt)
-        os.replace(tmp, output)
+        # whole or not at all; a device or FIFO (/dev/stdout) is written in place
+        with atomic_write(output, "wb") as fh:
+            canvas.save(fh, format=fmt)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
         raise cannot_write("-o", output, exc) from None
     except ValueError as exc:  # Pillow: no writer for this suffix
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
         raise UsageError(f"-o {output}: cannot write: {exc}") from None
     return Drawn(output, xml, len(ann.boxes), ann.quirks)

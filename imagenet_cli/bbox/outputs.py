@@ -8,7 +8,6 @@ option and the path (exit 2), never a traceback, and nothing left half-written.
 from __future__ import annotations
 
 import os
-import stat
 
 from ..errors import UsageError
 
@@ -32,18 +31,6 @@ def check_file(option: str, path: str | os.PathLike[str]) -> None:
         raise UsageError(f"{option} '': give a file name")
     if os.path.isdir(path):
         raise UsageError(f"{option} {os.fspath(path)}: is a folder; give a file name")
-
-
-def is_special(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` is an existing file that is neither a regular file nor a
-    folder: a device (``/dev/null``, ``/dev/stdout``), a FIFO, a socket. Such a file
-    is written in place; replacing it, as an atomic write does, would put a regular
-    file where the device was."""
-    try:
-        mode = os.stat(path).st_mode
-    except (OSError, ValueError):
-        return False
-    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def make_folder(option: str, path: str | os.PathLike[str]) -> None:
