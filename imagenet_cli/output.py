@@ -198,6 +198,17 @@ def discard_stdout() -> None:
         pass
 
 
+def _guarded(stream: IO[str], call: Callable[..., Any], *args: Any) -> Any:
+    """``call(*args)`` on ``stream``; a refused write is an :class:`OutputError` (a broken
+    pipe stays a ``BrokenPipeError``: ``| head`` ends quietly)."""
+    try:
+        return call(*args)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise refused(exc, stream) from None
+
+
 class GuardedStream:
     """A text stream whose failed writes raise :class:`OutputError` (a broken pipe
     stays a ``BrokenPipeError``), for writers outside this module: rich, bbox.
@@ -221,22 +232,11 @@ class GuardedStream:
         if self._held is not None:
             self._held.append(text)
             return len(text)
-        try:
-            return self._stream.write(text)
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise refused(exc, self._stream) from None
+        return int(_guarded(self._stream, self._stream.write, text))
 
     def flush(self) -> None:
-        if self._held is not None:
-            return
-        try:
-            self._stream.flush()
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise refused(exc, self._stream) from None
+        if self._held is None:
+            _guarded(self._stream, self._stream.flush)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
@@ -250,18 +250,13 @@ def _write_all(texts: Iterable[str], stream: IO[str]) -> None:
     """
     write = stream.write
     for text in texts:
-        try:
+        try:  # _guarded inline: this runs once a row
             write(text)
         except BrokenPipeError:
             raise
         except OSError as exc:
             raise refused(exc, stream) from None
-    try:
-        stream.flush()
-    except BrokenPipeError:
-        raise
-    except OSError as exc:
-        raise refused(exc, stream) from None
+    _guarded(stream, stream.flush)
 
 
 def emit_rows(
