@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from tests.conftest import run
 
 from .conftest import tree_bytes
 
-IMAGENET = "/work/main/.venv/bin/imagenet"
+IMAGENET = str(Path(sys.executable).with_name("imagenet"))
 
 
 def make_inputs(root: Path, count: int = 300) -> tuple[Path, Path]:
