@@ -192,12 +192,24 @@ def fetch(
     placeholder, too_small, ...). Run the same command again to finish an
     interrupted run. Needs ImageNet's terms of access accepted.
 
+    Image lists: ImageNet's own list API (image-net.org/api) was retired. Index a
+    fall11-style URL list once with 'imagenet urls index FILE|URL' and fetch finds
+    each synset's list in it; or pass --url-list FILE|URL; or point --base-url at a
+    mirror that still serves the API. A base URL that serves no lists stops the run
+    at its first list (exit 1).
+
+    Example: imagenet urls index fall11_urls.txt.gz
+
     Example: imagenet fetch --wnid n01440764 --limit 100 --out images
+
+    Example: imagenet fetch --wnid n01440764 --url-list fall11_urls.txt.gz --out images
 
     With --scheduler the downloads run on a Dask cluster whose workers all see OUT
     (a shared file system); --concurrency and --per-host bound the whole cluster.
 
     Example: imagenet fetch --wnid dog.n.01 --recursive --release ilsvrc2012 --urls-only | head
+
+    Example: imagenet fetch --wnid n01440764 --base-url https://mirror.example --out images
 
     Example: imagenet fetch --wnids classes.txt --out /shared/images --scheduler tcp://head:8786
     """

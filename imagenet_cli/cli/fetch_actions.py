@@ -140,6 +140,8 @@ def fetch(
                 )
                 emit_rows(rows, ["wnid", "image_id", "url"], fmt, no_header=no_header)
             return int(outcome.code)
+        if not selection.refs and outcome.code:
+            return int(outcome.code)  # no list came: no empty bar, no empty summary
         code = _download(
             selection.refs,
             selection.per_wnid,

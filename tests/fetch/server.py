@@ -4,6 +4,8 @@ Routes (GET):
   /img/NAME                 an image or a fault, by NAME (see ``ImageServer.route``)
   http://ANY-HOST/PATH      the same, asked of it as a forward proxy (absolute-form)
   /api/text/imagenet.synset.geturls[.getmapping]?wnid=W   the lists in ``lists``
+                            (404 for a wnid in ``gone``)
+  /site/PATH                a web site's HTML page, whatever PATH (a base URL with no API)
   /fall11.txt               ``fall11`` text, with an ETag (304 on If-None-Match)
   /trickle.txt              a list sent 30 bytes at a time, 0.1 s apart (8 s in all)
   /api/download/imagenet.bbox.synset?wnid=W               a .tar.gz of one XML
@@ -89,6 +91,7 @@ class ImageServer:
         self.last_headers: list[tuple[str, str]] = []
         self.lists: dict[str, list[tuple[str, str]]] = {}
         self.no_mapping: set[str] = set()
+        self.gone: set[str] = set()
         self.fall11 = b""
         self.slow_seconds = 2.0
         self.latency = 0.0
@@ -202,6 +205,8 @@ class ImageServer:
         path = parts.path
         if path.startswith("/img/"):
             return self.image(h, path[5:])
+        if path.startswith("/site/"):
+            return self.send(h, 200, HTML, "text/html; charset=utf-8")
         if path.startswith("/badlocation/"):  # any list or archive: a broken redirect
             return self.send(h, 302, b"", headers={"Location": "http://[::1/x"})
         if path in (
@@ -210,6 +215,8 @@ class ImageServer:
         ):
             wnid = q.get("wnid", "")
             mapping = path.endswith("getmapping")
+            if wnid in self.gone:
+                return self.send(h, 404, b"<html>Not Found</html>", "text/html")
             if wnid not in self.lists:
                 return self.send(h, 200, b"Invalid url!\r\n", "text/plain")
             if mapping and wnid in self.no_mapping:
