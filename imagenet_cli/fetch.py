@@ -92,6 +92,7 @@ class FetchOptions:
     manifest: Path | None = None
     workers: int = 0  # processes (each with its share of the threads); 0: one per core
     retry_failed: bool = False  # redo rows whose status is not final (timeouts, 5xx, ...)
+    ignore_robots_tag: bool = False  # keep images whose X-Robots-Tag refuses it (see robots)
 
     @property
     def manifest_path(self) -> Path:
@@ -110,6 +111,7 @@ FINAL_STATUSES = frozenset(
         "too_large",
         "corrupt",
         "invalid_url",
+        "robots_disallowed",  # done again only with ignore_robots_tag (see _is_done)
     }
 )
 
@@ -171,13 +173,28 @@ def finish(ref: ImageRef, fetched: Fetched, options: ImageOptions, out: str) -> 
     )
 
 
+def heed_robots(fetched: Fetched, options: FetchOptions) -> Fetched:
+    """``fetched``, or its refusal (``robots_disallowed``, no body) when its
+    ``X-Robots-Tag`` asks that the image not be kept and the run heeds it."""
+    tag = (fetched.headers or {}).get("x-robots-tag")
+    if not tag or fetched.body is None or options.ignore_robots_tag:
+        return fetched
+    from .robots import refusal
+
+    directive = refusal(tag)
+    if not directive:
+        return fetched
+    return replace(fetched, body=None, kind="robots_disallowed", error=f"X-Robots-Tag: {directive}")
+
+
 def fetch_item(ref: ImageRef, options: FetchOptions, downloader: Downloader) -> FetchResult:
     """Download, check and write one image: the item function every driver maps.
 
     ``downloader`` carries the connections and the bounds; drivers keep one per
     process (or worker) and call this from as many threads as they like.
     """
-    return finish(ref, downloader.get(ref.url), options.image, str(options.out))
+    fetched = heed_robots(downloader.get(ref.url), options)
+    return finish(ref, fetched, options.image, str(options.out))
 
 
 def fetch_one(ref: ImageRef, options: FetchOptions) -> FetchResult:
@@ -372,6 +389,8 @@ def _is_done(row: dict[str, Any], options: FetchOptions) -> bool:
             return False
         want = str(row.get("bytes") or "")
         return size >= 0 and (not want.isdigit() or size == int(want))
+    if status == "robots_disallowed":  # final, unless the run now keeps such images
+        return not options.ignore_robots_tag
     return not options.retry_failed or status in FINAL_STATUSES
 
 
@@ -436,6 +455,7 @@ def start_threads(
                 fetched = dl.get(ref.url)
                 if fetched.kind == "cancelled":
                     return
+                fetched = heed_robots(fetched, options)
                 result = finish(ref, fetched, options.image, str(options.out))
             except Exception as exc:  # one item's bug is its row, never the run's end
                 result = error_row(ref, exc)

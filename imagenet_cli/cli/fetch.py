@@ -165,6 +165,14 @@ def fetch(
             help="On resume, also redo URLs that failed for passing reasons (timeouts, 5xx).",
         ),
     ] = False,
+    ignore_robots_tag: Annotated[
+        bool,
+        typer.Option(
+            "--ignore-robots-tag",
+            help="Keep images whose X-Robots-Tag says noai, noimageai, noindex or noimageindex "
+            "(default: refused, status robots_disallowed) [config fetch.ignore_robots_tag].",
+        ),
+    ] = False,
     original: Annotated[
         bool,
         typer.Option(
@@ -189,8 +197,8 @@ def fetch(
     """Download synsets' images into an ImageFolder tree, with a manifest; resumable.
 
     Every URL gets one manifest row (status ok, http_404, timeout, not_image,
-    placeholder, too_small, ...). Run the same command again to finish an
-    interrupted run. Needs ImageNet's terms of access accepted.
+    placeholder, too_small, robots_disallowed, ...). Run the same command again to
+    finish an interrupted run. Needs ImageNet's terms of access accepted.
 
     Image lists: ImageNet's own list API (image-net.org/api) was retired. Index a
     fall11-style URL list once with 'imagenet urls index FILE|URL' and fetch finds
@@ -237,6 +245,7 @@ def fetch(
             refresh=refresh,
             offline=offline,
             retry_failed=retry_failed,
+            ignore_robots_tag=ignore_robots_tag,
             original=original,
             strict=strict,
             workers=workers,

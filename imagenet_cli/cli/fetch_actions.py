@@ -42,6 +42,7 @@ def fetch(
     refresh: bool = False,
     offline: bool = False,
     retry_failed: bool = False,
+    ignore_robots_tag: bool = False,
     original: bool = False,
     strict: bool = False,
     workers: int = 0,
@@ -127,6 +128,9 @@ def fetch(
                     str(p).lower() for p in config.get("fetch.placeholders") or []
                 ),
                 "workers": int(workers or config.get("workers") or 0),
+                "ignore_robots_tag": bool(
+                    config.get("fetch.ignore_robots_tag", ignore_robots_tag or None)
+                ),
             }
         )
         selection = select(idents, list_opts, recursive=recursive, release=release, limit=limit)
@@ -202,6 +206,7 @@ def _download(
         manifest=manifest,
         workers=o["workers"],
         retry_failed=o["retry_failed"],
+        ignore_robots_tag=o["ignore_robots_tag"],
     )
     counts: Counter[str] = Counter()
     by_wnid: dict[str, Counter[str]] = {}

@@ -92,6 +92,8 @@ class ImageServer:
         self.lists: dict[str, list[tuple[str, str]]] = {}
         self.no_mapping: set[str] = set()
         self.gone: set[str] = set()
+        # /img/robots/KEY/...: the image, with one X-Robots-Tag header per value listed
+        self.robots_tags: dict[str, list[str]] = {}
         self.fall11 = b""
         self.slow_seconds = 2.0
         self.latency = 0.0
@@ -263,6 +265,16 @@ class ImageServer:
                 "image/png" if kind in ("palette", "png", "placeholder", "gray16") else "image/jpeg"
             )
             return self.send(h, 200, self.images[kind], ctype)
+        if kind == "robots":  # the image, with the X-Robots-Tag headers of its key
+            body = self.images["ok"]
+            h.send_response(200)
+            h.send_header("Content-Type", "image/jpeg")
+            h.send_header("Content-Length", str(len(body)))
+            for value in self.robots_tags[rest.split("/")[0]]:
+                h.send_header("X-Robots-Tag", value)
+            h.end_headers()
+            h.wfile.write(body)
+            return None
         if kind == "seq":  # a distinct JPEG per number
             return self.send(h, 200, jpeg(seed=int(rest.split(".")[0] or 0)), "image/jpeg")
         if kind == "pngasjpg":
