@@ -714,9 +714,16 @@ def claim_output(out: Path) -> contextlib.AbstractContextManager[None]:
 
 
 def fetch(
-    refs: Iterable[ImageRef], options: FetchOptions, progress: ProgressFn | None = None
+    refs: Iterable[ImageRef],
+    options: FetchOptions,
+    progress: ProgressFn | None = None,
+    *,
+    arrived: Callable[[FetchResult], None] | None = None,
 ) -> Iterator[FetchResult]:
     """Fetch every image of ``refs`` not done yet; yield each result in plan order.
+
+    ``arrived`` is told of each result as it comes in, in any order (what is in flight
+    shows there: the yield waits for the results before it).
 
     Usable from a notebook: the work runs in worker threads and processes. Stopping early
     (closing the generator, Ctrl-C) cancels what is in flight; the files and the
@@ -733,14 +740,18 @@ def fetch(
         clean_partials(out, (r.wnid for r in refs))
         if progress:
             progress(0, len(work.todo), f"{work.done} done before")
-        yield from _drive(work.todo, options, manifest, progress)
+        yield from _drive(work.todo, options, manifest, progress, arrived)
     finally:
         manifest.close()
         lock.__exit__(None, None, None)
 
 
 def _drive(
-    todo: list[ImageRef], options: FetchOptions, manifest: Manifest, progress: ProgressFn | None
+    todo: list[ImageRef],
+    options: FetchOptions,
+    manifest: Manifest,
+    progress: ProgressFn | None,
+    arrived: Callable[[FetchResult], None] | None = None,
 ) -> Iterator[FetchResult]:
     if not todo:
         return
@@ -761,6 +772,8 @@ def _drive(
                     failed += 1
                 if progress:
                     progress(1, None, f"ok {ok}  failed {failed}")
+                if arrived:
+                    arrived(item)
                 buffer[i] = item
             while nxt in buffer:
                 done = buffer.pop(nxt)
