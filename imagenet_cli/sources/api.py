@@ -148,7 +148,7 @@ def fetch_lists(
 
 # How a list's failure bears on its base URL.
 UNREACHABLE = "unreachable"  # no answer from the host at all: every list fails alike
-NO_API = "no_api"  # 404/410, or a page that is no list, on both paths: no list API here
+NO_API = "no_api"  # an HTTP error or a web page on both paths: maybe no list API here
 ITS_OWN = ""  # this synset's own failure (or one that may pass): the others may work
 
 RETIRED_ADVICE = (
@@ -165,10 +165,11 @@ def _fetch_all(
 
     The first list is asked for alone. When its host cannot be reached, the run stops
     there: every other list would fail the same way, after its own retries. When it
-    answers 404 or a page that is no list, a second synset's list is asked for: a
-    mirror that lacks one synset serves the others, and only when the second fails so
-    too does the run stop. Otherwise the rest are asked for at once, and each failure
-    is its synset's own.
+    answers an HTTP error (404, 403, a 5xx after its retries) or a web page, a second
+    synset's list is asked for: a mirror that lacks one synset serves the others, and
+    only when the second fails so too does the run stop. Otherwise (a list, or the
+    API's own plain-text answer for a synset it does not know, or a timeout) the rest
+    are asked for at once, and each failure is its synset's own.
     """
     dl_opts = DownloadOptions(
         concurrency=options.concurrency,
@@ -236,7 +237,9 @@ def _fetch_one(
             errors.append(f"{redact(url)}: {got.error or got.kind}")
             if got.kind in ("connect_error", "tls_error"):  # the other path: the same host
                 return _failed(wnid, errors), UNREACHABLE
-            verdicts.append(NO_API if got.status in (404, 410) else ITS_OWN)
+            # An HTTP error (404, 403, a 5xx after its retries): a second synset tells
+            # whether it is this synset's or the site's.
+            verdicts.append(NO_API if (got.status or 0) >= 400 else ITS_OWN)
             continue
         text = got.body.decode("utf-8", errors="replace")
         refs = parse(wnid, text)

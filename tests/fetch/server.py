@@ -6,6 +6,7 @@ Routes (GET):
   /api/text/imagenet.synset.geturls[.getmapping]?wnid=W   the lists in ``lists``
                             (404 for a wnid in ``gone``)
   /site/PATH                a web site's HTML page, whatever PATH (a base URL with no API)
+  /status/NNN/PATH          HTTP NNN with a small HTML body, whatever PATH
   /fall11.txt               ``fall11`` text, with an ETag (304 on If-None-Match)
   /trickle.txt              a list sent 30 bytes at a time, 0.1 s apart (8 s in all)
   /api/download/imagenet.bbox.synset?wnid=W               a .tar.gz of one XML
@@ -207,6 +208,9 @@ class ImageServer:
         path = parts.path
         if path.startswith("/img/"):
             return self.image(h, path[5:])
+        if path.startswith("/status/"):  # /status/NNN/PATH: HTTP NNN, whatever PATH
+            code = int(path.split("/")[2])
+            return self.send(h, code, b"<html>refused</html>", "text/html")
         if path.startswith("/site/"):
             return self.send(h, 200, HTML, "text/html; charset=utf-8")
         if path.startswith("/badlocation/"):  # any list or archive: a broken redirect

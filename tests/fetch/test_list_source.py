@@ -22,11 +22,13 @@ from .server import ImageServer
 # resolver cannot even form a query for it, so it fails at once with no packet sent
 # (a plain name under .invalid would still be asked of the configured nameserver).
 NO_HOST = "http://no-such-host-" + "x" * 51 + ".invalid"
-KINDS = ["unresolved", "404", "html"]
+KINDS = ["unresolved", "404", "html", "403"]
 
 
 def dead_base(server: ImageServer, kind: str) -> str:
-    return {"unresolved": NO_HOST, "404": server.url("/gone"), "html": server.url("/site")}[kind]
+    if kind == "unresolved":
+        return NO_HOST
+    return server.url({"404": "/gone", "html": "/site", "403": "/status/403"}[kind])
 
 
 def assert_retired(stderr: str, base: str, wnid: str) -> None:
@@ -71,6 +73,17 @@ def test_recursive_over_many_synsets_stops_at_the_first(
     # The first list alone (404 or a page: a second one to be sure), not 190 synsets'.
     assert server.seen("/api/text/") <= 4
     assert took < 30  # not every synset's retries (was 117 lines and 82 s)
+
+
+def test_a_server_error_on_every_list_stops_the_run_too(
+    server: ImageServer, accepted: object
+) -> None:
+    base = server.url("/status/503")
+    args = ["fetch", "--wnid", FISH, "--wnid", DOG, "--wnid", "n01443537", "--urls-only"]
+    res = run([*args, "--retries", "0", "--base-url", base], expect=1)
+    assert res.stdout == "" and "HTTP 503" in res.stderr
+    assert_retired(res.stderr, base, FISH)
+    assert server.seen("/api/text/") == 4  # two synsets' two paths, not the third's
 
 
 def test_one_synset_missing_on_a_working_mirror_is_its_own_failure(
