@@ -169,3 +169,37 @@ def test_the_python_snippet_shows_the_failures(
         f"{FISH}_2 http_404 HTTP 404 Not Found",
         "1 of 2 images kept",
     ]
+
+
+@pytest.mark.parametrize("kind", ["unresolved", "unknown synset"])
+def test_on_a_terminal_nothing_comes_before_the_error(
+    server: ImageServer, accepted: object, tmp_path: Path, kind: str
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    imagenet = Path(sys.executable).parent / "imagenet"
+    base = NO_HOST if kind == "unresolved" else server.base  # FISH: "Invalid url!"
+    master, slave = os.openpty()
+    env = {**os.environ, "COLUMNS": "2000"}
+    cmd = [str(imagenet), "fetch", "--wnid", FISH, "--out", str(tmp_path / "out")]
+    proc = subprocess.Popen(
+        [*cmd, "--base-url", base, "--retries", "0"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env=env,
+    )
+    os.close(slave)
+    out, _ = proc.communicate(timeout=60)
+    seen = b""
+    with contextlib.suppress(OSError):  # EIO once the process is gone
+        while chunk := os.read(master, 65536):
+            seen += chunk
+    os.close(master)
+    text = seen.decode(errors="replace")
+    assert proc.returncode == 1 and out == b""
+    assert "no image list" in text
+    assert "total" not in text and "fetch summary" not in text and "\x1b[?25l" not in text
+    assert not (tmp_path / "out").exists()
