@@ -184,7 +184,7 @@ def _fetch_all(
         first = [_fetch_one(dl, *todo[0], base)]
         if first[0][1] == NO_API and len(todo) > 1:
             first.append(_fetch_one(dl, *todo[1], base))
-        if first[0][1] == UNREACHABLE or all(verdict == NO_API for _, verdict in first):
+        if all(verdict in (NO_API, UNREACHABLE) for _, verdict in first):
             raise _gone(redact(base), first[0][0].error)
         rest = todo[len(first) :]
         with ThreadPoolExecutor(max(1, min(options.concurrency, len(rest)))) as pool:
