@@ -59,6 +59,12 @@ KEYS: dict[str, Key] = _keys(
     Key("fetch.max_bytes", int, 50_000_000, "largest image accepted, in bytes", min=1),
     Key("fetch.min_side", int, 0, "shorter side below which an image is refused", min=0),
     Key("fetch.placeholders", list, [], "extra sha256 digests of placeholder images to refuse"),
+    Key(
+        "fetch.ignore_robots_tag",
+        bool,
+        False,
+        "keep images whose X-Robots-Tag says noai, noimageai, noindex or noimageindex",
+    ),
     Key("workers", int, 0, "worker processes for CPU-bound work (0: one per core)", min=0),
 )
 _KINDS = {int: "an integer", float: "a number", str: "a string", list: "a list", bool: "a boolean"}

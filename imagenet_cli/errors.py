@@ -40,6 +40,20 @@ class TermsError(ImagenetError):
     exit_code = ExitCode.TERMS
 
 
+class ListSourceError(ImagenetError):
+    """A base URL that serves no image lists at all: it cannot be reached, or it answers
+    404 or a page that is not a list (ImageNet's own API was retired). The run stops.
+
+    ``reason`` says it shortly, for a line of its own per synset where the run goes on.
+    """
+
+    exit_code = ExitCode.PARTIAL
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message
+
+
 class ItemError(ImagenetError):
     """One work item (a file, a URL, an archive member) failed; the run goes on."""
 

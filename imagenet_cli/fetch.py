@@ -92,6 +92,7 @@ class FetchOptions:
     manifest: Path | None = None
     workers: int = 0  # processes (each with its share of the threads); 0: one per core
     retry_failed: bool = False  # redo rows whose status is not final (timeouts, 5xx, ...)
+    ignore_robots_tag: bool = False  # keep images whose X-Robots-Tag refuses it (see robots)
 
     @property
     def manifest_path(self) -> Path:
@@ -110,6 +111,7 @@ FINAL_STATUSES = frozenset(
         "too_large",
         "corrupt",
         "invalid_url",
+        "robots_disallowed",  # done again only with ignore_robots_tag (see _is_done)
     }
 )
 
@@ -171,13 +173,28 @@ def finish(ref: ImageRef, fetched: Fetched, options: ImageOptions, out: str) -> 
     )
 
 
+def heed_robots(fetched: Fetched, options: FetchOptions) -> Fetched:
+    """``fetched``, or its refusal (``robots_disallowed``, no body) when its
+    ``X-Robots-Tag`` asks that the image not be kept and the run heeds it."""
+    tag = (fetched.headers or {}).get("x-robots-tag")
+    if not tag or fetched.body is None or options.ignore_robots_tag:
+        return fetched
+    from .robots import refusal
+
+    directive = refusal(tag)
+    if not directive:
+        return fetched
+    return replace(fetched, body=None, kind="robots_disallowed", error=f"X-Robots-Tag: {directive}")
+
+
 def fetch_item(ref: ImageRef, options: FetchOptions, downloader: Downloader) -> FetchResult:
     """Download, check and write one image: the item function every driver maps.
 
     ``downloader`` carries the connections and the bounds; drivers keep one per
     process (or worker) and call this from as many threads as they like.
     """
-    return finish(ref, downloader.get(ref.url), options.image, str(options.out))
+    fetched = heed_robots(downloader.get(ref.url), options)
+    return finish(ref, fetched, options.image, str(options.out))
 
 
 def fetch_one(ref: ImageRef, options: FetchOptions) -> FetchResult:
@@ -372,6 +389,8 @@ def _is_done(row: dict[str, Any], options: FetchOptions) -> bool:
             return False
         want = str(row.get("bytes") or "")
         return size >= 0 and (not want.isdigit() or size == int(want))
+    if status == "robots_disallowed":  # final, unless the run now keeps such images
+        return not options.ignore_robots_tag
     return not options.retry_failed or status in FINAL_STATUSES
 
 
@@ -436,6 +455,7 @@ def start_threads(
                 fetched = dl.get(ref.url)
                 if fetched.kind == "cancelled":
                     return
+                fetched = heed_robots(fetched, options)
                 result = finish(ref, fetched, options.image, str(options.out))
             except Exception as exc:  # one item's bug is its row, never the run's end
                 result = error_row(ref, exc)
@@ -694,9 +714,16 @@ def claim_output(out: Path) -> contextlib.AbstractContextManager[None]:
 
 
 def fetch(
-    refs: Iterable[ImageRef], options: FetchOptions, progress: ProgressFn | None = None
+    refs: Iterable[ImageRef],
+    options: FetchOptions,
+    progress: ProgressFn | None = None,
+    *,
+    arrived: Callable[[FetchResult], None] | None = None,
 ) -> Iterator[FetchResult]:
     """Fetch every image of ``refs`` not done yet; yield each result in plan order.
+
+    ``arrived`` is told of each result as it comes in, in any order (what is in flight
+    shows there: the yield waits for the results before it).
 
     Usable from a notebook: the work runs in worker threads and processes. Stopping early
     (closing the generator, Ctrl-C) cancels what is in flight; the files and the
@@ -713,14 +740,18 @@ def fetch(
         clean_partials(out, (r.wnid for r in refs))
         if progress:
             progress(0, len(work.todo), f"{work.done} done before")
-        yield from _drive(work.todo, options, manifest, progress)
+        yield from _drive(work.todo, options, manifest, progress, arrived)
     finally:
         manifest.close()
         lock.__exit__(None, None, None)
 
 
 def _drive(
-    todo: list[ImageRef], options: FetchOptions, manifest: Manifest, progress: ProgressFn | None
+    todo: list[ImageRef],
+    options: FetchOptions,
+    manifest: Manifest,
+    progress: ProgressFn | None,
+    arrived: Callable[[FetchResult], None] | None = None,
 ) -> Iterator[FetchResult]:
     if not todo:
         return
@@ -741,6 +772,8 @@ def _drive(
                     failed += 1
                 if progress:
                     progress(1, None, f"ok {ok}  failed {failed}")
+                if arrived:
+                    arrived(item)
                 buffer[i] = item
             while nxt in buffer:
                 done = buffer.pop(nxt)

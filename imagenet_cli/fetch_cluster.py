@@ -21,7 +21,7 @@ import contextlib
 import threading
 import uuid
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -190,6 +190,7 @@ def fetch_on_cluster(
     *,
     batch_size: int | None = None,
     progress: ProgressFn | None = None,
+    arrived: Callable[[FetchResult], None] | None = None,
 ) -> Iterator[FetchResult]:
     """:func:`~.fetch.fetch` with the downloads on a Dask cluster; results in plan
     order, the manifest appended here. ``options.out`` must be a folder every worker
@@ -214,7 +215,7 @@ def fetch_on_cluster(
                 progress(0, len(work.todo), f"{work.done} done before")
             if work.todo:
                 yield from _drive(work.todo, replace(options, out=out), cluster, size, manifest,
-                                  progress)  # fmt: skip
+                                  progress, arrived)  # fmt: skip
     finally:
         manifest.close()
         lock.__exit__(None, None, None)
@@ -227,6 +228,7 @@ def _drive(
     size: int,
     manifest: Manifest,
     progress: ProgressFn | None,
+    arrived: Callable[[FetchResult], None] | None = None,
 ) -> Iterator[FetchResult]:
     dl = options.download
     limits = Limits(uuid.uuid4().hex[:12], max(1, dl.concurrency), max(1, dl.per_host))
@@ -248,6 +250,8 @@ def _drive(
                         failed += 1
                     if progress:
                         progress(1, None, f"ok {ok}  failed {failed}")
+                    if arrived:
+                        arrived(result)
                     yield result
                 manifest.flush()  # one write per batch (see fetch._drive)
     finally:

@@ -36,6 +36,9 @@ _UNPRINTABLE = re.compile(r"[^\x21-\x7e]")
 # Kept-alive connections per handle: a thread has one request in flight, so a few
 # cover the hosts it alternates between.
 HANDLE_CONNECTIONS = 4
+# Headers whose every value counts, each on a line of its own: an X-Robots-Tag that
+# names an agent applies to its own header's directives only, so they are not merged.
+JOINED = frozenset({"x-robots-tag"})
 
 
 class ProxyConfigError(ValueError):
@@ -145,7 +148,7 @@ class Response:
 
     status: int
     reason: str
-    headers: dict[str, str]  # by lower-case name; a repeated header: its last value
+    headers: dict[str, str]  # by lower-case name; a repeated one: its last value (see JOINED)
     body: bytes
 
 
@@ -294,7 +297,10 @@ def _parse_headers(lines: list[bytes]) -> tuple[int, str, dict[str, str]]:
             found = {}
         elif ":" in line:
             name, _, value = line.partition(":")
-            found[name.strip().lower()] = value.strip()
+            name, value = name.strip().lower(), value.strip()
+            if name in JOINED and name in found:
+                value = f"{found[name]}\n{value}"
+            found[name] = value
     return status, reason, found
 
 

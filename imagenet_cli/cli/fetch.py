@@ -165,6 +165,14 @@ def fetch(
             help="On resume, also redo URLs that failed for passing reasons (timeouts, 5xx).",
         ),
     ] = False,
+    ignore_robots_tag: Annotated[
+        bool,
+        typer.Option(
+            "--ignore-robots-tag",
+            help="Keep images whose X-Robots-Tag says noai, noimageai, noindex or noimageindex "
+            "(default: refused, status robots_disallowed) [config fetch.ignore_robots_tag].",
+        ),
+    ] = False,
     original: Annotated[
         bool,
         typer.Option(
@@ -189,15 +197,27 @@ def fetch(
     """Download synsets' images into an ImageFolder tree, with a manifest; resumable.
 
     Every URL gets one manifest row (status ok, http_404, timeout, not_image,
-    placeholder, too_small, ...). Run the same command again to finish an
-    interrupted run. Needs ImageNet's terms of access accepted.
+    placeholder, too_small, robots_disallowed, ...). Run the same command again to
+    finish an interrupted run. Needs ImageNet's terms of access accepted.
+
+    Image lists: ImageNet's own list API (image-net.org/api) was retired. Index a
+    fall11-style URL list once with 'imagenet urls index FILE|URL' and fetch finds
+    each synset's list in it; or pass --url-list FILE|URL; or point --base-url at a
+    mirror that still serves the API. A base URL that serves no lists stops the run
+    at its first list (exit 1).
+
+    Example: imagenet urls index fall11_urls.txt.gz
 
     Example: imagenet fetch --wnid n01440764 --limit 100 --out images
+
+    Example: imagenet fetch --wnid n01440764 --url-list fall11_urls.txt.gz --out images
 
     With --scheduler the downloads run on a Dask cluster whose workers all see OUT
     (a shared file system); --concurrency and --per-host bound the whole cluster.
 
     Example: imagenet fetch --wnid dog.n.01 --recursive --release ilsvrc2012 --urls-only | head
+
+    Example: imagenet fetch --wnid n01440764 --base-url https://mirror.example --out images
 
     Example: imagenet fetch --wnids classes.txt --out /shared/images --scheduler tcp://head:8786
     """
@@ -225,6 +245,7 @@ def fetch(
             refresh=refresh,
             offline=offline,
             retry_failed=retry_failed,
+            ignore_robots_tag=ignore_robots_tag,
             original=original,
             strict=strict,
             workers=workers,

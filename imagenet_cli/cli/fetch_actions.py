@@ -42,6 +42,7 @@ def fetch(
     refresh: bool = False,
     offline: bool = False,
     retry_failed: bool = False,
+    ignore_robots_tag: bool = False,
     original: bool = False,
     strict: bool = False,
     workers: int = 0,
@@ -127,6 +128,9 @@ def fetch(
                     str(p).lower() for p in config.get("fetch.placeholders") or []
                 ),
                 "workers": int(workers or config.get("workers") or 0),
+                "ignore_robots_tag": bool(
+                    config.get("fetch.ignore_robots_tag", ignore_robots_tag or None)
+                ),
             }
         )
         selection = select(idents, list_opts, recursive=recursive, release=release, limit=limit)
@@ -140,6 +144,8 @@ def fetch(
                 )
                 emit_rows(rows, ["wnid", "image_id", "url"], fmt, no_header=no_header)
             return int(outcome.code)
+        if not selection.refs and outcome.code:
+            return int(outcome.code)  # no list came: no empty bar, no empty summary
         code = _download(
             selection.refs,
             selection.per_wnid,
@@ -180,6 +186,7 @@ def _download(
     from ..fetch import FetchOptions
     from ..fetch import fetch as run_fetch
     from ..images import ImageOptions
+    from .fetch_progress import FetchProgress
 
     options = FetchOptions(
         out=out,
@@ -200,6 +207,7 @@ def _download(
         manifest=manifest,
         workers=o["workers"],
         retry_failed=o["retry_failed"],
+        ignore_robots_tag=o["ignore_robots_tag"],
     )
     counts: Counter[str] = Counter()
     by_wnid: dict[str, Counter[str]] = {}
@@ -215,7 +223,7 @@ def _download(
             )
 
     try:
-        with _Progress(per_wnid, quiet) as bar:
+        with FetchProgress(per_wnid, quiet) as bar:
 
             def on_progress(advance: int, total: int | None, text: str) -> None:
                 nonlocal done_before
@@ -232,12 +240,13 @@ def _download(
                     o["scheduler"],
                     batch_size=o.get("batch_size"),
                     progress=on_progress,
+                    arrived=bar.arrived,
                 )
             else:
-                found = run_fetch(refs, options, progress=on_progress)
+                found = run_fetch(refs, options, progress=on_progress, arrived=bar.arrived)
             for result in found:
                 note(result)
-                bar.item(result)
+                bar.passed(result)
     except KeyboardInterrupt:
         messages.warn(
             f"interrupted: {sum(counts.values())} URLs recorded in the manifest; "
@@ -259,49 +268,6 @@ def _download(
             if (row := rows.get((r.wnid, r.image_id))) is not None and row.get("status") != "ok"
         )
     return int(ExitCode.PARTIAL) if strict and failed else 0
-
-
-class _Progress:
-    """Rich bars on stderr (total and per synset) when it is a terminal; else nothing."""
-
-    def __init__(self, per_wnid: dict[str, int], quiet: bool) -> None:
-        self.per_wnid = per_wnid
-        self.enabled = not quiet and sys.stderr.isatty()
-        self._bar: Any = None
-        self._total: Any = None
-        self._tasks: dict[str, Any] = {}
-
-    def __enter__(self) -> _Progress:
-        if not self.enabled:
-            return self
-        from ..output import progress_bars
-
-        self._bar = progress_bars()
-        self._bar.__enter__()
-        self._total = self._bar.add_task("total", total=None, status="")
-        for w, n in list(self.per_wnid.items())[:20]:  # more bars than that help nobody
-            self._tasks[w] = self._bar.add_task(w, total=n, status="")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(None, None, None)
-
-    def total(self, advance: int, total: int | None, text: str) -> None:
-        if self._bar is None:
-            return
-        if total is not None:
-            self._bar.update(self._total, total=total)
-        task = self._bar.tasks[self._total]
-        rate = (task.completed + advance) / max(task.elapsed or 1e-9, 1e-9) if task.elapsed else 0.0
-        self._bar.update(
-            self._total, advance=advance, status=f"{text}  {rate:.0f}/s" if text else ""
-        )
-
-    def item(self, result: FetchResult) -> None:
-        if self._bar is None or result.wnid not in self._tasks:
-            return
-        self._bar.update(self._tasks[result.wnid], advance=1)
 
 
 def _summary(

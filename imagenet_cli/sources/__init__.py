@@ -2,7 +2,9 @@
 
 One interface: :func:`image_lists` takes wnids and returns, per wnid, its
 ``(wnid, image_id, url)`` references, from the URL-list index when it holds the
-wnid (or from ``url_list`` when given), else from the API at ``base_url``.
+wnid (or from ``url_list`` when given), else from the API at ``base_url``. A base
+URL that serves no lists at all raises :class:`~imagenet_cli.errors.ListSourceError`
+(see :func:`.api.fetch_lists`).
 """
 
 from __future__ import annotations
@@ -77,6 +79,8 @@ def image_lists(wnids: list[str], options: ListOptions) -> list[ImageList]:
     }
     missing = [w for w in wnids if w not in found]
     if missing:
-        for item in api.fetch_lists(missing, options):
+        # With lists from the index, a base URL that serves none fails only the synsets
+        # the index lacks (each its own line), not the run.
+        for item in api.fetch_lists(missing, options, partial=bool(found)):
             found[item.wnid] = item
     return [found[w] for w in wnids]

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from ..cache import cache_dir, write_text_atomic
 from ..credentials import redact
 from ..download import Downloader, DownloadOptions, Fetched
+from ..errors import ListSourceError
 from . import ImageList, ImageRef, ListOptions
 
 MAPPING_PATH = "/api/text/imagenet.synset.geturls.getmapping?wnid={wnid}"
@@ -100,9 +101,17 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
-def fetch_lists(wnids: list[str], options: ListOptions) -> list[ImageList]:
+def fetch_lists(
+    wnids: list[str], options: ListOptions, *, partial: bool = False
+) -> list[ImageList]:
     """Lists for ``wnids``: from the cache, or fetched (all at once, bounded); a download
-    needs ImageNet's terms of access accepted (else :class:`TermsError`)."""
+    needs ImageNet's terms of access accepted (else :class:`TermsError`).
+
+    A base URL that serves no lists at all (see :func:`_fetch_all`) raises
+    :class:`ListSourceError`, unless some lists were had elsewhere (the cache, or the
+    caller's, ``partial``): then each list still wanted is a failure of its own, and no
+    more requests are made.
+    """
     base = options.base_url.rstrip("/")
     results: dict[str, ImageList] = {}
     todo: list[tuple[str, ListMeta | None]] = []
@@ -126,14 +135,42 @@ def fetch_lists(wnids: list[str], options: ListOptions) -> list[ImageList]:
         from .. import terms
 
         terms.require_accepted()
-        for item in _fetch_all(todo, base, options):
+        try:
+            fetched = _fetch_all(todo, base, options)
+        except ListSourceError as err:
+            if not (partial or any(item.refs for item in results.values())):
+                raise
+            fetched = [ImageList(w, error=f"{w}: no image list: {err.reason}") for w, _ in todo]
+        for item in fetched:
             results[item.wnid] = item
     return [results[w] for w in wnids]
+
+
+# How a list's failure bears on its base URL.
+UNREACHABLE = "unreachable"  # no answer from the host at all: every list fails alike
+NO_API = "no_api"  # an HTTP error or a web page on both paths: maybe no list API here
+ITS_OWN = ""  # this synset's own failure (or one that may pass): the others may work
+
+RETIRED_ADVICE = (
+    "ImageNet's own image-list API was retired. Instead: index a fall11-style URL list "
+    "with 'imagenet urls index FILE|URL' (fetch then uses it by itself), pass "
+    "--url-list FILE|URL, or point --base-url at a mirror that serves the API"
+)
 
 
 def _fetch_all(
     todo: list[tuple[str, ListMeta | None]], base: str, options: ListOptions
 ) -> list[ImageList]:
+    """The lists of ``todo``; :class:`ListSourceError` when ``base`` serves none.
+
+    The first list is asked for alone. When its host cannot be reached, the run stops
+    there: every other list would fail the same way, after its own retries. When it
+    answers an HTTP error (404, 403, a 5xx after its retries) or a web page, a second
+    synset's list is asked for: a mirror that lacks one synset serves the others, and
+    only when the second fails so too does the run stop. Otherwise (a list, or the
+    API's own plain-text answer for a synset it does not know, or a timeout) the rest
+    are asked for at once, and each failure is its synset's own.
+    """
     dl_opts = DownloadOptions(
         concurrency=options.concurrency,
         per_host=options.concurrency,
@@ -143,15 +180,41 @@ def _fetch_all(
     )
     from concurrent.futures import ThreadPoolExecutor  # here: it imports logging
 
-    with (
-        Downloader(dl_opts) as dl,
-        ThreadPoolExecutor(max(1, min(options.concurrency, len(todo)))) as pool,
-    ):
-        return list(pool.map(lambda item: _fetch_one(dl, item[0], item[1], base), todo))
+    with Downloader(dl_opts) as dl:
+        first = [_fetch_one(dl, *todo[0], base)]
+        if first[0][1] == NO_API and len(todo) > 1:
+            first.append(_fetch_one(dl, *todo[1], base))
+        if all(verdict in (NO_API, UNREACHABLE) for _, verdict in first):
+            raise _gone(redact(base), first[0][0].error)
+        rest = todo[len(first) :]
+        with ThreadPoolExecutor(max(1, min(options.concurrency, len(rest)))) as pool:
+            found = list(pool.map(lambda item: _fetch_one(dl, item[0], item[1], base)[0], rest))
+    return [item for item, _ in first] + found
 
 
-def _fetch_one(dl: Downloader, wnid: str, meta: ListMeta | None, base: str) -> ImageList:
-    errors = []
+def _gone(base: str, detail: str) -> ListSourceError:
+    """The error of a base URL that serves no lists; ``detail``, the failure that told."""
+    why = detail.partition(": no image list ")[2] or f"({detail})"
+    return ListSourceError(
+        f"{detail}: {base} serves no image lists; {RETIRED_ADVICE}",
+        f"{base} serves no image lists {why}",
+    )
+
+
+def _is_page(got: Fetched, text: str) -> bool:
+    """Whether a body that is no list is a web page (a site, not an API that knows no
+    such synset: the old API answered those in plain text)."""
+    ctype = (got.headers or {}).get("content-type", "").lower()
+    return "html" in ctype or text.lstrip().startswith("<")
+
+
+def _fetch_one(
+    dl: Downloader, wnid: str, meta: ListMeta | None, base: str
+) -> tuple[ImageList, str]:
+    """``wnid``'s list, and what its failure says of the base URL (UNREACHABLE, NO_API
+    or ITS_OWN)."""
+    errors: list[str] = []
+    verdicts: list[str] = []
     for kind, template, parse in (
         ("mapping", MAPPING_PATH, parse_mapping),
         ("urls", URLS_PATH, parse_urls),
@@ -169,13 +232,20 @@ def _fetch_one(dl: Downloader, wnid: str, meta: ListMeta | None, base: str) -> I
             if hit:
                 meta.fetched_at = _now()
                 _store(wnid, base, hit[0], meta)
-                return ImageList(wnid, hit[0], f"{redact(url)} (not modified)")
+                return ImageList(wnid, hit[0], f"{redact(url)} (not modified)"), ITS_OWN
         if got.body is None:
             errors.append(f"{redact(url)}: {got.error or got.kind}")
+            if got.kind in ("connect_error", "tls_error"):  # the other path: the same host
+                return _failed(wnid, errors), UNREACHABLE
+            # An HTTP error (404, 403, a 5xx after its retries): a second synset tells
+            # whether it is this synset's or the site's.
+            verdicts.append(NO_API if (got.status or 0) >= 400 else ITS_OWN)
             continue
-        refs = parse(wnid, got.body.decode("utf-8", errors="replace"))
+        text = got.body.decode("utf-8", errors="replace")
+        refs = parse(wnid, text)
         if refs is None:
             errors.append(f"{redact(url)}: not an image list")
+            verdicts.append(NO_API if _is_page(got, text) else ITS_OWN)
             continue
         hdr = got.headers or {}
         _store(
@@ -184,5 +254,9 @@ def _fetch_one(dl: Downloader, wnid: str, meta: ListMeta | None, base: str) -> I
             refs,
             ListMeta(redact(url), kind, _now(), hdr.get("etag", ""), hdr.get("last-modified", "")),
         )
-        return ImageList(wnid, refs, redact(url))
+        return ImageList(wnid, refs, redact(url)), ITS_OWN
+    return _failed(wnid, errors), NO_API if verdicts == [NO_API, NO_API] else ITS_OWN
+
+
+def _failed(wnid: str, errors: list[str]) -> ImageList:
     return ImageList(wnid, error=f"{wnid}: no image list ({'; '.join(errors)})")

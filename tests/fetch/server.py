@@ -4,6 +4,9 @@ Routes (GET):
   /img/NAME                 an image or a fault, by NAME (see ``ImageServer.route``)
   http://ANY-HOST/PATH      the same, asked of it as a forward proxy (absolute-form)
   /api/text/imagenet.synset.geturls[.getmapping]?wnid=W   the lists in ``lists``
+                            (404 for a wnid in ``gone``)
+  /site/PATH                a web site's HTML page, whatever PATH (a base URL with no API)
+  /status/NNN/PATH          HTTP NNN with a small HTML body, whatever PATH
   /fall11.txt               ``fall11`` text, with an ETag (304 on If-None-Match)
   /trickle.txt              a list sent 30 bytes at a time, 0.1 s apart (8 s in all)
   /api/download/imagenet.bbox.synset?wnid=W               a .tar.gz of one XML
@@ -89,6 +92,9 @@ class ImageServer:
         self.last_headers: list[tuple[str, str]] = []
         self.lists: dict[str, list[tuple[str, str]]] = {}
         self.no_mapping: set[str] = set()
+        self.gone: set[str] = set()
+        # /img/robots/KEY/...: the image, with one X-Robots-Tag header per value listed
+        self.robots_tags: dict[str, list[str]] = {}
         self.fall11 = b""
         self.slow_seconds = 2.0
         self.latency = 0.0
@@ -202,6 +208,11 @@ class ImageServer:
         path = parts.path
         if path.startswith("/img/"):
             return self.image(h, path[5:])
+        if path.startswith("/status/"):  # /status/NNN/PATH: HTTP NNN, whatever PATH
+            code = int(path.split("/")[2])
+            return self.send(h, code, b"<html>refused</html>", "text/html")
+        if path.startswith("/site/"):
+            return self.send(h, 200, HTML, "text/html; charset=utf-8")
         if path.startswith("/badlocation/"):  # any list or archive: a broken redirect
             return self.send(h, 302, b"", headers={"Location": "http://[::1/x"})
         if path in (
@@ -210,6 +221,8 @@ class ImageServer:
         ):
             wnid = q.get("wnid", "")
             mapping = path.endswith("getmapping")
+            if wnid in self.gone:
+                return self.send(h, 404, b"<html>Not Found</html>", "text/html")
             if wnid not in self.lists:
                 return self.send(h, 200, b"Invalid url!\r\n", "text/plain")
             if mapping and wnid in self.no_mapping:
@@ -256,6 +269,16 @@ class ImageServer:
                 "image/png" if kind in ("palette", "png", "placeholder", "gray16") else "image/jpeg"
             )
             return self.send(h, 200, self.images[kind], ctype)
+        if kind == "robots":  # the image, with the X-Robots-Tag headers of its key
+            body = self.images["ok"]
+            h.send_response(200)
+            h.send_header("Content-Type", "image/jpeg")
+            h.send_header("Content-Length", str(len(body)))
+            for value in self.robots_tags[rest.split("/")[0]]:
+                h.send_header("X-Robots-Tag", value)
+            h.end_headers()
+            h.wfile.write(body)
+            return None
         if kind == "seq":  # a distinct JPEG per number
             return self.send(h, 200, jpeg(seed=int(rest.split(".")[0] or 0)), "image/jpeg")
         if kind == "pngasjpg":
