@@ -111,6 +111,8 @@ def write_files(root: Path) -> Path:
         for name, data in train[wnid].items()
     }
     _write(root / "train_images_0.tar.gz", _targz(hf))
+    hf_val = {f"{stem}_{wnid}.JPEG": data for stem, (wnid, data) in val.items()}
+    _write(root / "val_images.tar.gz", _targz(hf_val))
     # a fall11-style URL list (never fetched: the docs mark the downloading examples)
     _write(
         root / "fall11_urls.txt",
