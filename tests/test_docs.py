@@ -4,7 +4,8 @@ Each Markdown file's examples run in order, as a reader follows the page, in a f
 own holding small real-shaped ImageNet files named as the examples name them
 (tests/docs_files.py), with a cache and config folder of their own. The files run side by
 side. An example that cannot run here is marked before its block with
-``<!-- docs-test: skip REASON -->`` and reported as skipped with that reason.
+``<!-- docs-test: skip REASON -->`` and reported as skipped with that reason. Every example
+exits 0 unless its block is marked with the code it documents: ``<!-- docs-test: exit 3 -->``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from .docs_files import copy_files, write_files
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-SKIP = re.compile(r"<!--\s*docs-test:\s*skip\s+(.+?)\s*-->")
+MARK = re.compile(r"<!--\s*docs-test:\s*(skip\s+(?P<skip>.+?)|exit\s+(?P<exit>\d+))\s*-->")
 # `imagenet` where a shell runs it: at the start, or after a pipe, `&&`, `;` or `(`
 RUNS_IMAGENET = re.compile(r"(?:^|[|&;(]\s*)imagenet\s")
 SHELLS = {"", "sh", "bash", "shell", "console"}
@@ -53,6 +54,7 @@ class Block:
     lang: str
     code: str
     skip: str | None  # the reason it is marked not to run
+    expect: int = 0  # the exit code of each of its commands
 
     @property
     def where(self) -> str:
@@ -60,15 +62,17 @@ class Block:
 
 
 def blocks(path: Path) -> list[Block]:
-    """The fenced and indented code blocks of ``path``, with their skip marks."""
+    """The fenced and indented code blocks of ``path``, with their marks."""
     lines = path.read_text(encoding="utf-8").splitlines()
     found: list[Block] = []
     skip: str | None = None
+    expect = 0
     i = 0
     while i < len(lines):
         line = lines[i]
-        if m := SKIP.search(line):
-            skip = m.group(1)
+        if m := MARK.search(line):
+            skip = m.group("skip") or skip
+            expect = int(m.group("exit") or expect)
             i += 1
             continue
         if line.startswith("```"):
@@ -76,19 +80,19 @@ def blocks(path: Path) -> list[Block]:
             end = i + 1
             while end < len(lines) and not lines[end].startswith("```"):
                 end += 1
-            found.append(Block(path, i + 2, lang, "\n".join(lines[i + 1 : end]), skip))
-            skip, i = None, end + 1
+            found.append(Block(path, i + 2, lang, "\n".join(lines[i + 1 : end]), skip, expect))
+            skip, expect, i = None, 0, end + 1
             continue
         if line.startswith("    ") and (i == 0 or not lines[i - 1].strip()):
             end = i
             while end < len(lines) and (lines[end].startswith("    ") or not lines[end].strip()):
                 end += 1
             code = "\n".join(x[4:] for x in lines[i:end]).strip("\n")
-            found.append(Block(path, i + 1, "", code, skip))
-            skip, i = None, end
+            found.append(Block(path, i + 1, "", code, skip, expect))
+            skip, expect, i = None, 0, end
             continue
         if line.strip():
-            skip = None  # a mark belongs to the block right after it
+            skip, expect = None, 0  # a mark belongs to the block right after it
         i += 1
     return found
 
@@ -216,7 +220,10 @@ def test_example_runs(example: Example, request: pytest.FixtureRequest) -> None:
         pytest.skip(f"{example.block.where}: {example.block.skip}")
     got = request.getfixturevalue("outcomes")[example]
     detail = f"\n--- stdout\n{got.stdout[-2000:]}\n--- stderr\n{got.stderr[-2000:]}"
-    assert got.code == 0, f"{example.block.where}: exit {got.code}:\n{example.text}{detail}"
+    want = example.block.expect
+    assert got.code == want, (
+        f"{example.block.where}: exit {got.code}, not {want}:\n{example.text}{detail}"
+    )
     assert "Traceback" not in got.stderr, f"{example.block.where}: a traceback{detail}"
 
 
@@ -234,6 +241,7 @@ def test_the_examples_are_found() -> None:
         for t in texts
     )
     assert any(ex.block.skip == "installs the package" for ex in found)
+    assert [ex.block.expect for ex in examples(ROOT / "docs" / "output.md")] == [3, 2]
     assert len([ex for ex in ALL if not ex.block.skip]) >= 60
     assert commands("a |\n  b\n# note\nc \\\n d   # trailing\n") == [
         "a |\n  b",
