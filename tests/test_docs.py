@@ -270,7 +270,7 @@ def _groups() -> list[str]:
 
 
 def _all_text() -> str:
-    return "\n".join(p.read_text(encoding="utf-8") for p in DOCS)
+    return "\n".join(p.read_text(encoding="utf-8") for p in DOCS[1:])  # the reference
 
 
 @pytest.mark.parametrize("path", _command_paths())
