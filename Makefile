@@ -1,13 +1,15 @@
 # `make test` makes its own virtual environment and runs the whole suite, ruff and mypy; it asks
 # nothing of the system. `make wordnet` (Debian's WordNet packages, for the nltk cross-check) is
-# separate because it may install system packages; CI runs it first, then `make test`.
+# separate because it may install system packages; `make loaders` (torch, torchvision, timm,
+# datasets, for the walkthrough's loader tests) is separate for its size. CI runs both, then
+# `make test`.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 NLTK_DATA ?= $(CURDIR)/.nltk_data
 STAMP := $(VENV)/.installed
 
-.PHONY: test venv wordnet lint typecheck pytest completions generate bench clean
+.PHONY: test venv wordnet loaders lint typecheck pytest completions generate bench clean
 
 test: venv pytest lint typecheck
 
@@ -21,6 +23,16 @@ venv: $(STAMP)
 
 wordnet:
 	sh scripts/setup_wordnet.sh $(NLTK_DATA) >/dev/null
+
+# The dataset loaders the README's walkthrough feeds a subset to (torchvision, timm, Hugging
+# Face datasets), so that tests/test_loaders.py checks each snippet; without them those tests
+# are skipped. torch is pinned: an unpinned one would pull several GB of another build.
+LOADERS_STAMP := $(VENV)/.loaders
+$(LOADERS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet torch==2.14.1 torchvision==0.29.1 timm datasets
+	touch $(LOADERS_STAMP)
+
+loaders: $(LOADERS_STAMP)
 
 pytest: venv
 	NLTK_DATA=$(NLTK_DATA) $(BIN)/python -m pytest -q

@@ -1,0 +1,172 @@
+"""Small real-shaped ImageNet files, named as README.md and docs/ name them.
+
+The docs test runs the documentation's examples in a folder holding these; the loader test
+carves a subset out of them. Every image is a real JPEG, every archive a real tar.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import shutil
+import tarfile
+from pathlib import Path
+
+from imagenet_cli import releases
+from imagenet_cli.cache import TAG, TAG_NAME
+from imagenet_cli.hierarchy import Hierarchy
+
+from .subset.conftest import IMAGENETTE, add_bytes, jpeg
+
+SIZE = (80, 60)
+PER_CLASS = 2
+
+
+def dog_classes() -> list[str]:
+    return list(Hierarchy.default().descendants("n02084071", release="ilsvrc2012"))
+
+
+def box_xml(folder: str, stem: str, wnid: str) -> str:
+    """A PASCAL-VOC annotation as ImageNet writes them: one box inside an 80x60 image."""
+    return (
+        f"<annotation>\n\t<folder>{folder}</folder>\n\t<filename>{stem}</filename>\n"
+        f"\t<size><width>{SIZE[0]}</width><height>{SIZE[1]}</height><depth>3</depth></size>\n"
+        f"\t<object>\n\t\t<name>{wnid}</name>\n\t\t<bndbox><xmin>8</xmin><ymin>6</ymin>"
+        "<xmax>70</xmax><ymax>54</ymax></bndbox>\n\t</object>\n</annotation>\n"
+    )
+
+
+def _tar_bytes(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        for name in sorted(members):
+            add_bytes(tf, name, members[name])
+    return buf.getvalue()
+
+
+def _write(path: Path, data: bytes | str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        path.write_text(data, encoding="utf-8")
+    else:
+        path.write_bytes(data)
+
+
+def _targz(members: dict[str, bytes]) -> bytes:
+    return gzip.compress(_tar_bytes(members), mtime=0)
+
+
+def write_files(root: Path) -> Path:
+    """Write the files into ``root`` (and a cache in ``root/cache``); return ``root``."""
+    classes = sorted(set(IMAGENETTE) | set(dog_classes()))
+    seed = 0
+    train: dict[str, dict[str, bytes]] = {}
+    for wnid in classes:
+        train[wnid] = {}
+        for n in range(1, PER_CLASS + 1):
+            seed += 1
+            train[wnid][f"{wnid}_{n}.JPEG"] = jpeg(seed, SIZE)
+    # the train folder, the train tar of class tars, the train boxes as a folder and a tar.gz
+    boxes: dict[str, bytes] = {}
+    for wnid, files in train.items():
+        for name, data in files.items():
+            _write(root / "train" / wnid / name, data)
+            stem = name.rsplit(".", 1)[0]
+            boxes[f"{wnid}/{stem}.xml"] = box_xml(wnid, stem, wnid).encode()
+    with tarfile.open(root / "ILSVRC2012_img_train.tar", "w") as outer:
+        for wnid in classes:
+            add_bytes(outer, f"{wnid}.tar", _tar_bytes(train[wnid]))
+    for name, data in boxes.items():
+        _write(root / "Annotation" / name, data)
+    _write(root / "ILSVRC2012_bbox_train_v2.tar.gz", _targz(boxes))
+    _write(root / "n01440764_18.JPEG", jpeg(9_999, SIZE))
+    _write(root / "train" / "n01440764" / "n01440764_18.JPEG", jpeg(9_999, SIZE))
+    _write(
+        root / "Annotation/n01440764/n01440764_18.xml",
+        box_xml("n01440764", "n01440764_18", "n01440764"),
+    )
+    # validation: the first images of each class in the official order, flat, with their boxes
+    labels = releases.val_labels()
+    wanted = set(classes)
+    val: dict[str, tuple[str, bytes]] = {}  # stem -> (wnid, JPEG)
+    for number, wnid in enumerate(labels, 1):
+        if wnid in wanted and sum(1 for w, _ in val.values() if w == wnid) < PER_CLASS:
+            val[f"ILSVRC2012_val_{number:08d}"] = (wnid, jpeg(50_000 + number, SIZE))
+    val_boxes = {
+        f"val/{stem}.xml": box_xml("val", stem, w).encode() for stem, (w, _) in val.items()
+    }
+    for stem, (wnid, data) in val.items():
+        _write(root / "val" / f"{stem}.JPEG", data)
+        _write(root / "val" / f"{stem}.xml", box_xml("val", stem, wnid))
+    with tarfile.open(root / "ILSVRC2012_img_val.tar", "w") as tf:
+        for stem in sorted(val):
+            add_bytes(tf, f"{stem}.JPEG", val[stem][1])
+    _write(root / "ILSVRC2012_bbox_val_v3.tgz", _targz(val_boxes))
+    _write_kaggle(root / "kaggle", train, val)
+    # the Hugging Face hub's archives: flat files named <image>_<wnid>.JPEG
+    hf = {
+        f"{name.rsplit('.', 1)[0]}_{wnid}.JPEG": data
+        for wnid in IMAGENETTE
+        for name, data in train[wnid].items()
+    }
+    _write(root / "train_images_0.tar.gz", _targz(hf))
+    hf_val = {f"{stem}_{wnid}.JPEG": data for stem, (wnid, data) in val.items()}
+    _write(root / "val_images.tar.gz", _targz(hf_val))
+    # a fall11-style URL list (never fetched: the docs mark the downloading examples)
+    _write(
+        root / "fall11_urls.txt",
+        "".join(
+            f"{wnid}_{n}\thttp://127.0.0.1:9/{wnid}/{n}.jpg\n"
+            for wnid in IMAGENETTE
+            for n in range(1, 4)
+        ),
+    )
+    # the per-synset box archive `imagenet bbox fetch` keeps in the cache, tagged as imagenet
+    # tags the cache folders it makes
+    _write(root / "cache" / TAG_NAME, TAG)
+    _write(
+        root / "cache" / "bbox" / "n01440764.tar.gz",
+        _targz({"Annotation/n01440764/n01440764_1.xml": boxes["n01440764/n01440764_1.xml"]}),
+    )
+    return root
+
+
+def _write_kaggle(
+    root: Path, train: dict[str, dict[str, bytes]], val: dict[str, tuple[str, bytes]]
+) -> None:
+    """Kaggle's ImageNet Object Localization Challenge, unzipped (the Imagenette classes)."""
+    loc = root / "ILSVRC" / "Data" / "CLS-LOC"
+    notes = root / "ILSVRC" / "Annotations" / "CLS-LOC"
+    rows = ["ImageId,PredictionString"]
+    for wnid in IMAGENETTE:
+        for name, data in train[wnid].items():
+            _write(loc / "train" / wnid / name, data)
+            stem = name.rsplit(".", 1)[0]
+            _write(notes / "train" / wnid / f"{stem}.xml", box_xml(wnid, stem, wnid))
+    for stem, (wnid, data) in sorted(val.items()):
+        if wnid in IMAGENETTE:
+            _write(loc / "val" / f"{stem}.JPEG", data)
+            _write(notes / "val" / f"{stem}.xml", box_xml("val", stem, wnid))
+            rows.append(f"{stem},{wnid} 8 6 70 54 ")
+    _write(loc / "test" / "ILSVRC2012_test_00000001.JPEG", jpeg(77, SIZE))
+    _write(root / "LOC_val_solution.csv", "\n".join(rows) + "\n")
+    h = Hierarchy.default()
+    _write(
+        root / "LOC_synset_mapping.txt",
+        "".join(
+            f"{w} {', '.join(lemma.replace('_', ' ') for lemma in h.get(w).lemmas)}\n"
+            for w in sorted(IMAGENETTE)
+        ),
+    )
+
+
+def copy_files(template: Path, dest: Path, index: Path) -> Path:
+    """A fresh copy of ``template`` at ``dest``, its cache holding a link to the built index."""
+    shutil.copytree(template, dest)
+    (dest / "cache" / "index").mkdir(parents=True)
+    try:
+        os.link(index, dest / "cache" / "index" / index.name)
+    except OSError:
+        shutil.copy(index, dest / "cache" / "index" / index.name)
+    return dest
