@@ -35,7 +35,6 @@ METAVARS = {
     "ident": "ID",
     "ids": "ID",
     "image_format": "FORMAT",
-    "layout": "LAYOUT",
     "images": "DIR",
     "inputs": "INPUT",
     "manifest": "FILE",
@@ -47,7 +46,6 @@ METAVARS = {
     "out": "DIR",
     "output": "FILE",
     "parts": "PART",
-    "preset": "PRESET",
     "resize_mode": "MODE",
     "scheduler": "ADDRESS",
     "sources": "SOURCE",
@@ -56,7 +54,6 @@ METAVARS = {
     "url_list": "LIST",
     "username": "NAME",
     "val_labels": "FILE",
-    "wnid": "WNID",
     "wnids": "FILE",
 }
 
@@ -124,7 +121,7 @@ def plain_error(error: dict[str, Any]) -> str:
         "less_than_equal": ("at most", "le"),
         "less_than": ("less than", "lt"),
     }
-    if kind == "int_parsing" or kind == "int_from_float":
+    if kind in ("int_parsing", "int_from_float"):
         return f"{shown!r} is not a whole number"
     if kind == "float_parsing":
         return f"{shown!r} is not a number"
@@ -141,6 +138,8 @@ def plain_tree(command: Command) -> None:
     """Give every parameter of ``command`` and of its subcommands a plain metavar and
     plain error wording."""
     for param in command.params:
+        # Typer makes its parameter objects itself and takes no class for them: the
+        # built ones become these subclasses (which add methods, no state).
         if isinstance(param, TyperArgument) and not isinstance(param, PlainArgument):
             param.__class__ = PlainArgument
         elif isinstance(param, TyperOption) and not isinstance(param, PlainOption):
