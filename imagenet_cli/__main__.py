@@ -14,6 +14,10 @@ def main(argv: list[str] | None = None) -> None:
     if hasattr(signal, "SIGPIPE"):
         # `imagenet ... | head` ends quietly, as other Unix tools do.
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    from . import hooks
+    from .output import index_notice
+
+    hooks.index_build = index_notice  # a terminal sees why the first run takes seconds
     try:
         if not any(k.endswith("_COMPLETE") for k in os.environ):
             from .cli.fastpath import try_run

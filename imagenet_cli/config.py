@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .cache import file_lock, user_dir, write_text_atomic
-from .errors import ImagenetError, NotFoundError, UsageError
+from .errors import ImagenetError, UsageError
 
 CONFIG_ENV = "IMAGENET_CONFIG"
 CONFIG_FILE = "config.toml"
@@ -139,11 +139,28 @@ def _nest(flat: dict[str, Any]) -> dict[str, Any]:
 
 
 def _key(name: str) -> Key:
+    """The key ``name``; a name no setting has is a usage error (a typo, most often)
+    that suggests the nearest key."""
     try:
         return KEYS[name]
     except KeyError:
-        known = ", ".join(sorted(KEYS))
-        raise NotFoundError(f"unknown config key {name!r} (known keys: {known})") from None
+        pass
+    near = nearest_key(name)
+    hint = f"did you mean {near}?" if near else f"known keys: {', '.join(sorted(KEYS))}"
+    raise UsageError(f"unknown config key {name!r} ({hint})")
+
+
+def nearest_key(name: str) -> str | None:
+    """The known key closest to ``name`` (whole, or its last part: ``concurency`` is
+    ``fetch.concurrency``), or None when none is close."""
+    import difflib
+
+    by_part = {k.rpartition(".")[2]: k for k in KEYS}
+    for pool, text in ((KEYS, name), (by_part, name.rpartition(".")[2])):
+        close = difflib.get_close_matches(text.lower(), list(pool), n=1, cutoff=0.75)
+        if close:
+            return by_part.get(close[0], close[0]) if pool is by_part else close[0]
+    return None
 
 
 def parse_value(name: str, text: str) -> Any:

@@ -401,8 +401,9 @@ class Hierarchy:
         """Synsets whose lemmas match ``query``, best first.
 
         Case, spaces, underscores and hyphens do not matter, and inflected forms find
-        their lemma (dogs, geese, mice). Ranking: an exact lemma, then a lemma that
-        starts with the query, then a lemma holding it as a word, then as part of a
+        their lemma (dogs, geese, mice). Ranking: an exact lemma, then the lemma of
+        an inflected form (data before datum, as WordNet's morphy orders them), then a
+        lemma that starts with the query, then a lemma holding it as a word, then as part of a
         word, then (with ``gloss``) a definition holding it; ties go to the more
         common sense (WordNet's sense rank), then the earlier lemma of the synset.
         """
@@ -417,14 +418,14 @@ class Hierarchy:
             return []  # past what LIKE takes (50 kB), far past any lemma or definition
         forms = [norm, *self.base_forms(norm)]
         members = releases.class_set(release) if release else None
-        hits: dict[int, tuple[int, int, int, int, str, str]] = {}
+        hits: dict[int, tuple[int, int, int, int, int, str, str]] = {}
 
-        def take(tier: int, rows: Iterable[tuple[int, int, int, str]]) -> None:
+        def take(tier: int, rows: Iterable[tuple[int, int, int, str]], base: int = 0) -> None:
             kind = MATCH_ORDER[tier]
             for offset, pos, rank, lemma in rows:
                 if members is not None and wnid(offset) not in members:
                     continue
-                key = (tier, rank, pos, offset, kind, lemma)
+                key = (tier, base, rank, pos, offset, kind, lemma)
                 if offset not in hits or key < hits[offset]:
                     hits[offset] = key
 
@@ -433,7 +434,11 @@ class Hierarchy:
 
         marks = ",".join("?" * len(forms))
         sql = "SELECT l.offset, l.pos, l.rank, s.lemmas FROM lemma l JOIN synset s USING (offset)"
-        take(0, self._lemma_rows(f"{sql} WHERE l.norm IN ({marks})", forms))
+        take(0, self._lemma_rows(f"{sql} WHERE l.norm = ?", [norm]))
+        if len(forms) > 1:
+            # An exact match of a base form (datum for data) comes after the query's own lemma.
+            bases = ",".join("?" * (len(forms) - 1))
+            take(0, self._lemma_rows(f"{sql} WHERE l.norm IN ({bases})", forms[1:]), base=1)
         if not enough(0):
             lo, hi = norm, norm + "\U0010ffff"
             rows = self._lemma_rows(f"{sql} WHERE l.norm > ? AND l.norm < ?", [lo, hi])
@@ -466,7 +471,7 @@ class Hierarchy:
             ordered = ordered[:limit]
         return [
             SearchHit(self.get(wnid(offset)), kind, lemma, rank)
-            for _tier, rank, _pos, offset, kind, lemma in ordered
+            for _tier, _base, rank, _pos, offset, kind, lemma in ordered
         ]
 
     def _lemma_rows(self, sql: str, params: Sequence[str]) -> Iterator[tuple[int, int, int, str]]:

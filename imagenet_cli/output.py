@@ -16,6 +16,9 @@ from typing import IO, TYPE_CHECKING, Any
 from .errors import ExitCode, ImagenetError, UsageError
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+    from pathlib import Path
+
     from rich.console import Console
 
 PROG = "imagenet"
@@ -505,6 +508,33 @@ def progress(
             bar.update(task, advance=advance, status=text)
 
         yield update
+
+
+@contextmanager
+def status_line(text: str) -> Iterator[None]:
+    """``text`` as one line on stderr while the block runs, cleared at its end; nothing
+    when stderr is not a terminal (a script gets no noise) or messages are quiet."""
+    shown = not messages.quiet and _stderr_tty()
+    if shown:
+        _status_write(f"{PROG}: {text.translate(_ESCAPED)}")
+    try:
+        yield
+    finally:
+        if shown:
+            _status_write("\r\x1b[K")  # back to the line's start, and clear it
+
+
+def _status_write(text: str) -> None:
+    try:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def index_notice(path: Path) -> AbstractContextManager[None]:
+    """The status line shown while the synset index is built (once, a few seconds)."""
+    return status_line(f"building the synset index in {path.parent} (once, a few seconds)...")
 
 
 def _no_progress(advance: int, new_total: int | None = None, text: str = "") -> None:

@@ -14,9 +14,13 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .cache import cache_path, file_lock
 from .errors import UsageError
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
 
 DATA = Path(__file__).with_name("data")
 SYNSETS = DATA / "synsets.tsv.gz"
@@ -60,7 +64,7 @@ def open_index() -> sqlite3.Connection:
     """
     path = index_path()
     if not path.exists():
-        with file_lock(path.with_suffix(".lock")):
+        with _notice(path), file_lock(path.with_suffix(".lock")):
             if not path.exists():
                 build(path)
     uri = f"{path.as_uri()}?mode=ro&immutable=1"
@@ -75,6 +79,15 @@ def open_index() -> sqlite3.Connection:
         conn.close()
         raise _damaged(path, "no schema version")
     return conn
+
+
+def _notice(path: Path) -> AbstractContextManager[object]:
+    """What the face shows while the index is built (:data:`hooks.index_build`)."""
+    from contextlib import nullcontext
+
+    from . import hooks
+
+    return hooks.index_build(path) if hooks.index_build else nullcontext()
 
 
 def _damaged(path: Path, reason: str) -> UsageError:

@@ -44,6 +44,17 @@ class Terms:
     def sha256(self) -> str:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
+    @property
+    def plain_text(self) -> str:
+        """The text without its Markdown marks (``**``, backquotes, ``#``), to read as
+        it is in a pager or a file."""
+        text = _HEADING.sub("", self.text)
+        return _EMPHASIS.sub(r"\2", text)
+
+
+_HEADING = re.compile(r"^#{1,6} +", re.MULTILINE)
+_EMPHASIS = re.compile(r"(\*\*|__|`)(.+?)\1", re.DOTALL)
+
 
 @dataclass(frozen=True)
 class Acceptance:
@@ -110,15 +121,35 @@ def status() -> Status:
     return Status(terms.version, record is not None and record.version == terms.version, record)
 
 
+def check_name(name: str) -> str:
+    """``name`` without surrounding blanks; a :class:`UsageError` when it is empty."""
+    if not name.strip():
+        raise UsageError("accepting the terms needs your name (--name)")
+    return name.strip()
+
+
+def check_email(email: str) -> str:
+    """``email`` without surrounding blanks; a :class:`UsageError` when it is not an
+    email address."""
+    if not EMAIL_RE.match(email.strip()):
+        raise UsageError(f"not an email address: {email.strip()!r} (--email)")
+    return email.strip()
+
+
+def check_organization(organization: str) -> str:
+    """``organization`` without surrounding blanks; a :class:`UsageError` when empty."""
+    if not organization.strip():
+        raise UsageError("accepting the terms needs your organisation (--organization)")
+    return organization.strip()
+
+
 def accept(name: str, email: str, organization: str) -> Acceptance:
     """Record that ``name`` accepts the current terms; returns the record written."""
-    name, email, organization = name.strip(), email.strip(), organization.strip()
-    if not name:
-        raise UsageError("accepting the terms needs your name (--name)")
-    if not EMAIL_RE.match(email):
-        raise UsageError(f"not an email address: {email!r} (--email)")
-    if not organization:
-        raise UsageError("accepting the terms needs your organisation (--organization)")
+    name, email, organization = (
+        check_name(name),
+        check_email(email),
+        check_organization(organization),
+    )
     terms = current()
     record = Acceptance(
         name=name,

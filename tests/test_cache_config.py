@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from imagenet_cli import cache, config
-from imagenet_cli.errors import NotFoundError, UsageError
+from imagenet_cli.errors import UsageError
 
 from .conftest import run
 
@@ -254,7 +254,7 @@ def test_config_precedence_and_types(monkeypatch: pytest.MonkeyPatch) -> None:
     assert config.get("base_url") == "http://127.0.0.1:1"
     with pytest.raises(UsageError):
         config.set_value("fetch.concurrency", "many")
-    with pytest.raises(NotFoundError):
+    with pytest.raises(UsageError):
         config.get("no.such.key")
     assert config.unset("fetch.concurrency") and config.get("fetch.concurrency") == 64
 
@@ -267,8 +267,22 @@ def test_config_cli(isolated: Path) -> None:
     assert (isolated / "config" / "config.toml").read_text().startswith("[fetch]")
     res = run(["config", "set", "fetch.retries", "x"], expect=2)
     assert "fetch.retries takes an integer, not 'x'" in res.stderr
-    res = run(["config", "get", "nope"], expect=3)
-    assert res.stderr.count("\n") == 1
+    res = run(["config", "get", "nope"], expect=2)
+    assert res.stderr.count("\n") == 1 and "known keys: base_url, fetch." in res.stderr
+
+
+@pytest.mark.parametrize(
+    "command", [["set", "concurency", "16"], ["get", "concurency"], ["unset", "fetch.concurency"]]
+)
+def test_an_unknown_config_key_is_a_usage_error_naming_the_nearest(
+    isolated: Path, command: list[str]
+) -> None:
+    res = run(["config", *command], expect=2)
+    assert res.stdout == ""
+    assert res.stderr == (
+        f"imagenet: error: unknown config key {command[1]!r} (did you mean fetch.concurrency?)\n"
+    )
+    assert not (isolated / "config" / "config.toml").exists()
 
 
 @pytest.mark.parametrize(

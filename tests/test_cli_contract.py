@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -42,6 +43,50 @@ def test_every_command_has_help_with_an_example(path: str, cmd: Any) -> None:
     assert text.strip(), f"{path} has no help"
     assert "Example" in text or "Example" in (cmd.epilog or ""), f"{path} help has no example"
     run([*path.split(), "--help"])
+
+
+# What Typer shows when a parameter has no plain metavar: its Python type
+# (<list[str]>, <int range>, <str>) or its name in braces ({query}).
+TYPE_METAVAR = re.compile(r"[<>{}]|\blist\[|\brange\b|\b(str|int|float|bool)\b")
+
+
+@pytest.mark.parametrize(
+    ("path", "cmd"), _commands(), ids=lambda v: v if isinstance(v, str) else ""
+)
+def test_help_shows_plain_metavars(path: str, cmd: Any) -> None:
+    text = run([*path.split(), "--help"]).stdout
+    usage = text.splitlines()[0]
+    assert not TYPE_METAVAR.search(usage.removeprefix("Usage: imagenet")), usage
+    ctx = cmd.context_class(cmd, info_name=f"imagenet {path}")
+    for param in cmd.params:
+        record = param.get_help_record(ctx)
+        if record is None:
+            continue
+        names = record[0]
+        assert not TYPE_METAVAR.search(names), f"imagenet {path}: {names}"
+        assert names in text  # what the help shows, as checked here
+        if param.param_type_name == "option" and not getattr(param, "is_flag", False):
+            assert re.fullmatch(r"[A-Z]+|[a-z0-9-]+(\|[a-z0-9-]+)+", param.metavar), names
+
+
+@pytest.mark.parametrize(
+    ("args", "wording"),
+    [
+        (["bbox", "convert", "x.xml", "-f", "xml"], "'xml' is not one of 'csv', 'tsv'"),
+        (["synset", "search", "dog", "--limit", "x"], "'x' is not a whole number"),
+        (["synset", "search", "dog", "--limit", "0"], "must be at least 1, not 0"),
+        (["synset", "tree", "--depth", "-1"], "must be at least 0, not -1"),
+        (["fetch", "--wnid", "n01440764", "--timeout", "abc"], "'abc' is not a number"),
+        (["fetch", "--wnid", "n01440764", "--timeout", "0"], "must be at least 0.01, not 0"),
+        (["subset", "extract", "--from", "x", "--to", "y", "--quality", "101"], "at most 100"),
+        (["synset", "search"], "Missing argument 'QUERY'"),
+    ],
+)
+def test_bad_values_are_told_in_plain_words(args: list[str], wording: str) -> None:
+    res = run(args, expect=2)
+    assert wording in res.stderr
+    for pydantic in ("Value error", "Input should", "valid integer", "greater than"):
+        assert pydantic not in res.stderr
 
 
 def test_completions_and_fastpath_spec_are_current() -> None:

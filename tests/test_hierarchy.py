@@ -85,6 +85,26 @@ def test_inflected_forms_find_their_lemma(h: Hierarchy, query: str, lemma: str) 
     assert top.match == "exact" and top.lemma.lower() == lemma
 
 
+@pytest.mark.parametrize(
+    ("query", "first", "then"),
+    [
+        ("data", "data.n.01", "datum.n.01"),
+        ("glasses", "spectacles.n.01", "glass.n.01"),
+        ("teeth", "dentition.n.02", "tooth.n.01"),
+        ("men", "work_force.n.01", "man.n.01"),
+        ("oxen", "cattle.n.01", "ox.n.01"),
+    ],
+)
+def test_exact_lemma_comes_before_the_base_form(
+    h: Hierarchy, query: str, first: str, then: str
+) -> None:
+    # Each query is a lemma itself and an inflected form of another: nltk's first
+    # synset (the query's own lemma) leads, its base form's synset follows.
+    names = [hit.synset.name for hit in h.search(query, limit=5)]
+    assert names[0] == first and then in names
+    assert h.search(query, limit=1)[0].synset.name == first
+
+
 @pytest.mark.parametrize("query", ["hot dog", "hot_dog", "HOT-DOG", "  hot   dog "])
 def test_case_space_underscore_hyphen_are_equal(h: Hierarchy, query: str) -> None:
     assert {hit.synset.wnid for hit in h.search(query, limit=3)} == {

@@ -99,6 +99,12 @@ def test_inflections_match_morphy(wn: Any, word: str) -> None:
     assert top.match == "exact" and top.lemma.lower() == base.lower()
 
 
+@pytest.mark.parametrize("word", ["data", "glasses", "teeth", "men", "oxen", "dog"])
+def test_first_hit_is_nltks_first_synset(wn: Any, word: str) -> None:
+    top = Hierarchy.default().search(word, limit=1)[0]
+    assert top.synset.wnid == _wnid(wn.synsets(word, "n")[0])
+
+
 @pytest.mark.parametrize(
     ("a", "b"),
     [

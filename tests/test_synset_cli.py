@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import pytest
 
@@ -142,8 +143,8 @@ def test_tree_plain_json_ids() -> None:
     res = run(["synset", "tree", "n02084071", "-f", "csv"], expect=2)
     assert "'csv' is not one of 'table', 'tsv', 'json', 'ids'" in res.stderr
     # help and completion offer only the formats a tree is written in
-    assert "--format <table|tsv|json|ids>" in run(["synset", "tree", "--help"]).stdout
-    assert "--format <table|json>" in run(["terms", "show", "--help"]).stdout
+    assert re.search(r"--format table\|tsv\|json\|ids\s", run(["synset", "tree", "--help"]).stdout)
+    assert re.search(r"--format table\|json\s", run(["terms", "show", "--help"]).stdout)
     assert (
         "'jsonl' is not one of 'table', 'json'"
         in run(["terms", "show", "-f", "jsonl"], expect=2).stderr

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import IO, TYPE_CHECKING, cast
@@ -91,6 +92,9 @@ def _prepare(src: Source, on_missing: ReportMissing | None = None) -> _Plan:
         for problem in missing:
             assert on_missing is not None
             on_missing(problem)
+    inputs = _present(inputs, src.strict, on_missing)
+    if src.images and not os.path.isdir(src.images):
+        raise NotFoundError(f"--images {src.images}: no such folder")
     opts = ParseOptions(
         max_bytes=src.max_bytes,
         clip=src.clip,
@@ -100,6 +104,26 @@ def _prepare(src: Source, on_missing: ReportMissing | None = None) -> _Plan:
     )
     items = iter_items(inputs, max_bytes=src.max_bytes, stdin=src.stdin)
     return _Plan(allowed, items, opts)
+
+
+def _present(inputs: list[str], strict: bool, on_missing: ReportMissing | None) -> list[str]:
+    """The INPUT paths that exist. Each one that does not is a :class:`NotFoundError`
+    (exit 3): raised before any work when nothing is left (or with ``strict``), else
+    handed to ``on_missing`` while the rest is read, as a missing cached archive is.
+    Without ``on_missing``, a missing path is a bad file like any other."""
+    missing = [NotFoundError(f"{p}: no such file or folder") for p in inputs if _absent(p)]
+    if not missing or on_missing is None:
+        return inputs
+    present = [p for p in inputs if not _absent(p)]
+    if strict or not present:
+        raise NotFoundError("\n".join(map(str, missing)))
+    for problem in missing:
+        on_missing(problem)
+    return present
+
+
+def _absent(path: str) -> bool:
+    return path != "-" and not os.path.lexists(path)
 
 
 def iter_annotations(

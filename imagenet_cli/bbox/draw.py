@@ -104,6 +104,8 @@ def draw(
 
     check_file("-o", output)
     fmt = _format_for(output)
+    if not image.exists():  # named first: the annotation beside it is missing too
+        raise NotFoundError(f"{image}: no such file")
     xml = xml or find_xml(image, annotations)
     ann = load(xml)
     try:

@@ -14,7 +14,14 @@ from ..output import messages
 
 
 class RootGroup(TyperGroup):
-    """Maps every expected failure to one line on stderr and its exit code."""
+    """Maps every expected failure to one line on stderr and its exit code; every
+    parameter of the tree gets a plain metavar and plain error wording."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        from .plain import plain_tree
+
+        plain_tree(self)
 
     def invoke(self, ctx: Any) -> Any:
         try:

@@ -39,7 +39,7 @@ class BboxFormat(StrEnum):
 InputsArg = Annotated[
     list[str] | None,
     typer.Argument(
-        metavar="[INPUT]...",
+        metavar="INPUT",
         help="XML files, folders (recursive), .tar/.tar.gz/.tgz archives, or - (paths on stdin).",
         show_default=False,
     ),

@@ -11,8 +11,8 @@ SchedulerOpt = Annotated[
     typer.Option(
         "--scheduler",
         help="Run the work on a Dask cluster: tcp://HOST:8786, or local / local:N for N "
-        "worker processes on this machine (env IMAGENET_SCHEDULER; needs "
-        "pip install 'imagenet-cli[dask]').",
+        "worker processes on this machine (env IMAGENET_SCHEDULER; needs Dask: "
+        "pip install 'dask[distributed]').",
         show_default=False,
         rich_help_panel="Cluster",
     ),

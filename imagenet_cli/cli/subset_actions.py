@@ -118,11 +118,13 @@ def extract(
         for failure in summary.failures:
             outcome.fail(f"{failure.source}: {failure.error}")
         boxes = f", {summary.bbox:,} annotations" if request.bbox else ""
+        # What the source refused (members that could escape, damage) failed too: counted.
+        refused = f", {summary.refused:,} refused in the source" if summary.refused else ""
         messages.info(
             f"{counted(len(plan.wnids), 'class', 'classes')}, "
             f"{counted(len(plan.items), 'image')} ({per_split}) "
             f"in {summary.dst}: {summary.written:,} written, {summary.skipped:,} already there, "
-            f"{summary.failed:,} failed{boxes}; "
+            f"{summary.failed:,} failed{refused}{boxes}; "
             f"{summary.bytes_written / 1e6:,.1f} MB in {summary.seconds:.1f} s"
         )
     return int(outcome.code)

@@ -78,7 +78,7 @@ def tree(
     ident: Annotated[
         str | None,
         typer.Argument(
-            metavar="[ID]", help="Root of the tree [default: entity.n.01].", show_default=False
+            metavar="ID", help="Root of the tree [default: entity.n.01].", show_default=False
         ),
     ] = None,
     depth: Annotated[

@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from .. import terms as core
 from ..errors import TermsError, UsageError
-from ..output import emit_json, emit_lines, emit_records, messages, resolve_format
+from ..output import (
+    emit_json,
+    emit_lines,
+    emit_records,
+    messages,
+    resolve_format,
+    stderr_console,
+    stdout_console,
+    stdout_is_tty,
+)
 from .common import DocumentFormatOpt, FormatOpt, NoHeaderOpt
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 app = typer.Typer(
     # Help texts are plain text: '[default: ...]' must show, not vanish as markup.
@@ -61,7 +74,8 @@ RECORD_FIELDS = [
 
 @app.command()
 def show(fmt: DocumentFormatOpt = None) -> None:
-    """Print the terms of access with their version.
+    """Print the terms of access with their version (rendered on a terminal, plain
+    text when piped; -f json: the Markdown source).
 
     Example: imagenet terms show | less
     """
@@ -69,7 +83,30 @@ def show(fmt: DocumentFormatOpt = None) -> None:
     if fmt is not None and resolve_format(fmt, ("table", "json")) == "json":
         emit_json({"version": terms.version, "source": terms.source, "text": terms.text})
         return
-    emit_lines([f"Version {terms.version} ({terms.source})", "", terms.text.rstrip("\n")])
+    heading = f"Version {terms.version} ({terms.source})"
+    if stdout_is_tty():
+        _render(stdout_console(), heading, terms.text)
+        return
+    emit_lines([heading, "", terms.plain_text.rstrip("\n")])
+
+
+def _render(console: Console, heading: str, text: str) -> None:
+    """The terms as rendered Markdown on a terminal: bold, lists, no ``**``."""
+    from rich.markdown import Markdown
+
+    console.print(heading, highlight=False)
+    console.print()
+    console.print(Markdown(text))
+
+
+def _ask(label: str, check: Callable[[str], str]) -> str:
+    """Ask for one answer until ``check`` takes it (a bad one is named and asked again)."""
+    while True:
+        answer = str(typer.prompt(label, err=True))
+        try:
+            return check(answer)
+        except UsageError as err:
+            messages.error(str(err))
 
 
 @app.command()
@@ -101,12 +138,16 @@ def accept(
             need = ", ".join([*missing, *([] if yes else ["--yes"])])
             raise UsageError(f"not on a terminal: accepting the terms needs {need}")
     else:
+        # An answer given as an option is checked before anything is asked; each typed
+        # answer is checked as soon as it is typed, and asked again when it is wrong.
+        name = core.check_name(name) if name else None
+        email = core.check_email(email) if email else None
+        organization = core.check_organization(organization) if organization else None
         terms = core.current()
-        typer.echo(f"ImageNet terms of access, version {terms.version}\n", err=True)
-        typer.echo(terms.text, err=True)
-        name = name or typer.prompt("Full name", err=True)
-        email = email or typer.prompt("Email", err=True)
-        organization = organization or typer.prompt("Organisation", err=True)
+        _render(stderr_console(), f"ImageNet terms of access, version {terms.version}", terms.text)
+        name = name or _ask("Full name", core.check_name)
+        email = email or _ask("Email", core.check_email)
+        organization = organization or _ask("Organisation", core.check_organization)
         if not typer.confirm("Do you accept these terms of access?", default=False, err=True):
             raise TermsError("terms not accepted; nothing recorded")
     assert name is not None and email is not None and organization is not None

@@ -32,7 +32,11 @@ R = TypeVar("R")
 Pool = Literal["process", "thread"]
 OnFailure = Callable[[B, BaseException], R]
 
-INSTALL_HINT = "--scheduler needs Dask: pip install 'imagenet-cli[dask]'"
+# imagenet-cli is not on PyPI: the hint names what pip finds there, or a clone's extra.
+INSTALL_HINT = (
+    "--scheduler needs Dask: pip install 'dask[distributed]' into this environment "
+    "(in a clone: pip install '.[dask]')"
+)
 RETRIES = 2  # a batch whose function raises is run at most 1 + RETRIES times
 
 

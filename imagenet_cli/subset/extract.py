@@ -423,6 +423,11 @@ class Summary:
     notes: list[str] = field(default_factory=list)  # warnings: skipped classes, stray folders ...
     index_built: bool = False
 
+    @property
+    def refused(self) -> int:
+        """Members or files of the source refused or unreadable (each one of :attr:`problems`)."""
+        return len(self.problems)
+
 
 def extract(request: Request, progress: Progress | None = None) -> Summary:
     """Carve the requested subset out of the source(s) into ``request.dst``."""

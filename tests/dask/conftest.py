@@ -20,8 +20,8 @@ def _distributed() -> Any:
         import distributed
     except ImportError:
         if os.environ.get("CI"):
-            pytest.fail("distributed is not importable, but CI installs imagenet-cli[dask]")
-        pytest.skip("distributed is not installed: pip install 'imagenet-cli[dask]'")
+            pytest.fail("distributed is not importable, but CI installs the dask extra")
+        pytest.skip("distributed is not installed: pip install '.[dask]'")
     return distributed
 
 

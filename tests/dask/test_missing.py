@@ -28,7 +28,8 @@ def test_scheduler_without_dask(tmp_path: Path, args: list[str]) -> None:
     assert proc.returncode == 2, proc.stderr
     assert proc.stdout == ""
     assert proc.stderr.splitlines() == [
-        "imagenet: error: --scheduler needs Dask: pip install 'imagenet-cli[dask]'"
+        "imagenet: error: --scheduler needs Dask: pip install 'dask[distributed]' into this "
+        "environment (in a clone: pip install '.[dask]')"
     ]
 
 
@@ -41,7 +42,18 @@ def test_env_scheduler_without_dask(tmp_path: Path) -> None:
         timeout=60,
     )
     assert proc.returncode == 2
-    assert "pip install 'imagenet-cli[dask]'" in proc.stderr
+    assert "pip install 'dask[distributed]'" in proc.stderr
+
+
+def test_no_message_names_a_package_that_cannot_be_installed() -> None:
+    # imagenet-cli is not on PyPI: an install hint names what pip can find (dask, or the
+    # clone's own extras as '.[dask]'), never "imagenet-cli[...]".
+    import imagenet_cli
+
+    package = Path(imagenet_cli.__file__).parent
+    for path in sorted(package.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        assert "imagenet-cli[" not in text, path
 
 
 def test_bad_address() -> None:

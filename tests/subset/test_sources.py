@@ -248,9 +248,12 @@ def test_hostile_tar_members_are_refused(tmp_path: Path) -> None:
     assert [str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.JPEG")] == [
         "deep/o/train/n01440764/n01440764_1.JPEG"
     ]
+    # the summary counts them: exit 1 never comes with "0 failed" and nothing else
+    assert "1 written, 0 already there, 0 failed, 5 refused in the source" in res.stderr
     # refused members are reported on every run, also from the cached index
     again = run(["subset", "extract", "--from", str(tar), "--to", str(dst)], expect=1)
     assert again.stderr.count("error:") == 5 and "1 already there" in again.stderr
+    assert "0 failed, 5 refused in the source" in again.stderr
 
 
 def test_cut_off_tar_gives_what_is_whole(tree: Tree, tmp_path: Path) -> None:
