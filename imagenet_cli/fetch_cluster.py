@@ -34,8 +34,10 @@ from .fetch import (
     ItemCounter,
     Manifest,
     ProgressFn,
+    Recorder,
     claim_output,
     clean_partials,
+    closing_manifest,
     error_row,
     plan,
     start_threads,
@@ -206,7 +208,7 @@ def fetch_on_cluster(
     lock = claim_output(out)
     manifest = Manifest(options.manifest_path)
     try:
-        with session(scheduler) as cluster:
+        with closing_manifest(manifest), session(scheduler) as cluster:
             assert cluster is not None
             work = plan(refs, options, manifest)
             clean_partials(out, (r.wnid for r in refs))
@@ -216,7 +218,6 @@ def fetch_on_cluster(
                 yield from _drive(work.todo, replace(options, out=out), cluster, size, manifest,
                                   progress)  # fmt: skip
     finally:
-        manifest.close()
         lock.__exit__(None, None, None)
 
 
@@ -234,22 +235,14 @@ def _drive(
     # cluster's sum at `concurrency`, so a batch stuck on a slow URL holds one slot.
     threads = max(1, min(limits.concurrency, size))
     batches = (FetchBatch(tuple(chunk), options, threads, limits) for chunk in batched(todo, size))
-    ok = failed = 0
+    record = Recorder(manifest, progress)
     try:
         with contextlib.closing(
             map_batches(fetch_batch, batches, scheduler=cluster, on_failure=failed_batch)
         ) as found:
             for results in found:
-                for result in results:
-                    manifest.append(result, flush=False)
-                    if result.ok:
-                        ok += 1
-                    else:
-                        failed += 1
-                    if progress:
-                        progress(1, None, f"ok {ok}  failed {failed}")
-                    yield result
-                manifest.flush()  # one write per batch (see fetch._drive)
+                record.add(results)  # a batch's rows in one write, as locally
+                yield from results
     finally:
         _close_semaphores(cluster, limits)
 
