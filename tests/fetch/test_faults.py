@@ -64,8 +64,9 @@ def test_kill_behind_a_dead_url_keeps_every_finished_image(
     ]
 
     def cmd(out: Path) -> list[str]:
-        return [*imagenet(), "fetch", "--wnid", FISH, "--out", str(out), "-q"] + [
-            "--timeout", "5", "--retries", "3", "--concurrency", "16"
+        return [
+            *imagenet(), "fetch", "--wnid", FISH, "--out", str(out), "-q",
+            "--timeout", "5", "--retries", "3", "--concurrency", "16",
         ]  # fmt: skip
 
     whole = tmp_path / "whole"
