@@ -166,9 +166,7 @@ def test_a_manifest_write_on_a_full_disk_leaves_no_half_line(
     done = [json.loads(line) for line in text.splitlines()]
     (disk / "filler").unlink()
     rest = list(fetch(items, opts))
-    assert {r.image_id for r in rest} == {i.image_id for i in items} - {
-        r["image_id"] for r in done
-    }
+    assert {r.image_id for r in rest} == {i.image_id for i in items} - {r["image_id"] for r in done}
     rows = [json.loads(line) for line in (disk / "m.jsonl").read_text().splitlines()]
     assert [r["image_id"] for r in rows] == [i.image_id for i in items]
 
