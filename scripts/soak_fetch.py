@@ -132,6 +132,9 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=5.0, help="fetch --timeout")
     parser.add_argument("--min-wait", type=float, default=0.2)
     parser.add_argument("--max-wait", type=float, default=3.0)
+    parser.add_argument(
+        "--command", help="the imagenet command to soak, split on spaces (default: this one's)"
+    )
     a = parser.parse_args()
     rng = random.Random(a.seed)
 
@@ -151,7 +154,7 @@ def main() -> int:
         (work / "wnids.txt").write_text("\n".join(WNIDS) + "\n")
         env = dict(os.environ, IMAGENET_CACHE=str(work / "cache"))
         env["IMAGENET_CONFIG"] = str(work / "config")
-        inet = imagenet()
+        inet = a.command.split() if a.command else imagenet()
         subprocess.run(
             [*inet, "terms", "accept", "--name", "Soak", "--email", "soak@example.org",
              "--organization", "soak", "--yes"],
