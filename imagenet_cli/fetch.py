@@ -984,7 +984,16 @@ def _originals(
 
     rows = book.load()
     clean_partials(out, wnids)
+    archives = ArchiveRecord(book.path)
+    unpacked = archives.load()
+    images: dict[str, list[dict[str, Any]]] = {}
+    for (wnid, image_id), row in rows.items():
+        if image_id != wnid:
+            images.setdefault(wnid, []).append(row)
     for wnid in wnids:
+        kept = images.get(wnid)
+        if wnid in unpacked and kept and all(_is_done(r, options) for r in kept):
+            continue  # every image of its archive is done: not downloaded again
         url = base_url.rstrip("/") + ORIGINALS_PATH.format(
             wnid=wnid, user=quote(creds.username, safe=""), key=quote(creds.access_key, safe="")
         )
@@ -1059,6 +1068,7 @@ def _originals(
                             str(out),
                         ),
                     )
+            archives.add(wnid)  # after its images' rows
         except OSError as exc:
             yield _row(
                 book,
@@ -1069,6 +1079,32 @@ def _originals(
             tmp.unlink(missing_ok=True)
             with contextlib.suppress(OSError):
                 tmp.parent.rmdir()  # only when the archive gave no image
+
+
+class ArchiveRecord:
+    """The synsets whose archive of originals was read to its end, one a line, beside
+    the manifest (``.<manifest name>.archives``): with every image of one done, a rerun
+    need not download its archive again."""
+
+    def __init__(self, manifest: Path) -> None:
+        self.path = manifest.parent / f".{manifest.name}.archives"
+
+    def load(self) -> set[str]:
+        try:
+            text = self.path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return set()
+        return set(text[: text.rfind("\n") + 1].split())  # a torn last line is no entry
+
+    def add(self, wnid: str) -> None:
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o666)
+            try:
+                os.write(fd, f"{wnid}\n".encode())
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise storage_error(self.path, exc) from None
 
 
 def is_archive_row(result: FetchResult) -> bool:
