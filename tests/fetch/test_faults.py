@@ -193,3 +193,27 @@ def test_a_reset_mid_body_is_a_connection_error_and_retried(
     got = {r.image_id: r for r in fetch(items, options(tmp_path / "out"))}
     assert (got["once"].status, got["once"].attempts) == ("ok", 2)
     assert (got["always"].status, got["always"].attempts) == ("connection_error", 3)
+
+
+def test_a_full_disk_stops_fetch_original_and_the_rerun_completes(
+    server: ImageServer,
+    small_disk: Callable[[int], Path],
+    accepted: object,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("IMAGENET_USERNAME", server.username)
+    monkeypatch.setenv("IMAGENET_ACCESS_KEY", server.access_key)
+    disk = small_disk(64)
+    out = disk / "orig"
+    args = ["fetch", "--wnid", FISH, "--original", "--out", str(out), "--base-url", server.base]
+    filler = disk / "filler"
+    filler.write_bytes(b"\0" * (60 * 1024))  # no room for the archive
+    res = run(args, expect=1)
+    assert "Traceback" not in res.stderr
+    assert res.stderr.rstrip().endswith("cannot write: No space left on device"), res.stderr
+    assert not (out / "manifest.jsonl").exists() or (out / "manifest.jsonl").read_text() == ""
+    assert not [p for p in out.rglob("*") if p.name.endswith(".part")]
+    filler.unlink()
+    run(args)  # no --retry-failed
+    rows = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+    assert [r["status"] for r in rows] == ["ok", "ok"]
