@@ -4,8 +4,8 @@ The plan, the manifest, resume and the folder lock are those of :mod:`.fetch` an
 stay on the client; each batch of URLs runs on a worker through the very code a
 local run uses (:class:`~.download.Downloader` with threads, then
 :func:`~.fetch.finish`, which writes each image atomically into the output folder
-the workers share). Results come back in plan order and the one manifest is
-appended as locally, so the files and the manifest equal a local run's.
+the workers share). Each batch's rows go to the one manifest as the batch finishes,
+as locally, so the files and the manifest equal a local run's.
 
 Politeness holds over the whole cluster: the downloader's per-host bound is a
 :class:`ClusterLimiter`, Dask semaphores on the scheduler (one per host bucket with
@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from .download import Downloader
-from .drivers import batched, failure_reason, map_batches, session
+from .drivers import batched, failure_reason, session
 from .errors import UsageError
 from .fetch import (
     FetchOptions,
@@ -151,6 +151,7 @@ class FetchBatch:
     options: FetchOptions
     threads: int
     limits: Limits
+    first: int = 0  # the plan's number of its first item
 
 
 def fetch_batch(batch: FetchBatch) -> list[FetchResult]:
@@ -176,6 +177,14 @@ def fetch_batch(batch: FetchBatch) -> list[FetchResult]:
         r if r is not None else error_row(ref, RuntimeError("not done"))
         for ref, r in zip(refs, done, strict=True)
     ]
+
+
+def _numbered(batch: FetchBatch) -> tuple[int, list[FetchResult]]:
+    return batch.first, fetch_batch(batch)
+
+
+def _failed_numbered(batch: FetchBatch, exc: BaseException) -> tuple[int, list[FetchResult]]:
+    return batch.first, failed_batch(batch, exc)
 
 
 def failed_batch(batch: FetchBatch, exc: BaseException) -> list[FetchResult]:
@@ -234,15 +243,24 @@ def _drive(
     # Each batch may use up to `concurrency` threads; the overall semaphore keeps the
     # cluster's sum at `concurrency`, so a batch stuck on a slow URL holds one slot.
     threads = max(1, min(limits.concurrency, size))
-    batches = (FetchBatch(tuple(chunk), options, threads, limits) for chunk in batched(todo, size))
+    batches = (
+        FetchBatch(tuple(chunk), options, threads, limits, k * size)
+        for k, chunk in enumerate(batched(todo, size))
+    )
     record = Recorder(manifest, progress)
+    buffer: dict[int, FetchResult] = {}
+    nxt = 0
     try:
+        # Batches as they finish: one held up by a slow URL holds back no other's rows.
         with contextlib.closing(
-            map_batches(fetch_batch, batches, scheduler=cluster, on_failure=failed_batch)
+            cluster.map(_numbered, batches, on_failure=_failed_numbered, ordered=False)
         ) as found:
-            for results in found:
+            for first, results in found:
                 record.add(results)  # a batch's rows in one write, as locally
-                yield from results
+                buffer.update(enumerate(results, first))
+                while nxt in buffer:  # yielded in plan order
+                    yield buffer.pop(nxt)
+                    nxt += 1
     finally:
         _close_semaphores(cluster, limits)
 
