@@ -214,9 +214,11 @@ class Manifest:
         self.csv = path.suffix.lower() == ".csv"
         self._fd: int | None = None
         self._size = 0  # bytes of whole lines in the file
-        self._pending: list[str] = []
-        self._keys: list[tuple[str, str]] = []  # in file order, a key again when repeated
+        self._pending: list[Any] = []  # jsonl lines, or csv rows
+        self._loaded: list[tuple[str, str]] = []  # keys in file order, until set_order
         self._order: dict[tuple[str, str], int] = {}
+        # Whether the list's rows stand in list order so far (the last one's number).
+        self._sorted, self._last = True, -1
         # Set when the file holds, or this run appends, a second row for one URL.
         self.repeated = False
 
@@ -236,7 +238,7 @@ class Manifest:
             raw = raw[:cut]
         text = raw.decode("utf-8", errors="replace")
         rows: dict[tuple[str, str], dict[str, str]] = {}
-        keys = self._keys
+        keys = self._loaded
         if self.csv:
             for row in csv.DictReader(text.splitlines()):
                 if row.get("wnid") and row.get("image_id"):
@@ -258,19 +260,19 @@ class Manifest:
     def set_order(self, keys: Iterable[tuple[str, str]]) -> None:
         """The run's list, whose order :meth:`close` gives the file."""
         self._order = {key: i for i, key in enumerate(keys)}
+        for key in self._loaded:
+            self._note(key)
+        self._loaded = []
 
     def append(self, result: FetchResult, *, flush: bool = True) -> None:
         """Add a row; with ``flush=False`` it may wait in memory for :meth:`flush`."""
         row = result.row()
         if self.csv:
-            buf = io.StringIO()
-            csv.writer(buf, lineterminator="\n").writerow(
-                ["" if row[k] is None else row[k] for k in MANIFEST_FIELDS]
-            )
-            self._pending.append(buf.getvalue())
+            self._pending.append(["" if row[k] is None else row[k] for k in MANIFEST_FIELDS])
         else:
             self._pending.append(json.dumps(row, ensure_ascii=False) + "\n")
-        self._keys.append((result.wnid, result.image_id))
+        if self._sorted:
+            self._note((result.wnid, result.image_id))
         if flush:
             self.flush()
 
@@ -279,7 +281,12 @@ class Manifest:
         :class:`~.errors.StorageError` when the file cannot take them."""
         if not self._pending:
             return
-        data = "".join(self._pending).encode("utf-8")
+        if self.csv:
+            buf = io.StringIO()
+            csv.writer(buf, lineterminator="\n").writerows(self._pending)
+            data = buf.getvalue().encode("utf-8")
+        else:
+            data = "".join(self._pending).encode("utf-8")
         self._pending.clear()
         try:
             if self._fd is None:
@@ -313,19 +320,16 @@ class Manifest:
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
-        if self.repeated or not self._in_order():
+        if self.repeated or not self._sorted:
             self.compact()
         self.repeated = False
 
-    def _in_order(self) -> bool:
-        last, order = -1, self._order
-        for key in self._keys:
-            i = order.get(key, -1)
-            if i >= 0:
-                if i <= last:
-                    return False
-                last = i
-        return True
+    def _note(self, key: tuple[str, str]) -> None:
+        i = self._order.get(key, -1)
+        if i >= 0:  # a row of the list: after the last one's, or out of order
+            if i <= self._last:
+                self._sorted = False
+            self._last = i
 
     def compact(self) -> None:
         """Rewrite the file (atomically) with one row per (wnid, image_id), the latest,
