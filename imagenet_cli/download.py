@@ -382,7 +382,16 @@ class Downloader:
 
     def _failure(self, url: str, exc: TransportError, timeout: float, limit: int) -> Fetched:
         kind, status = exc.kind, exc.status
-        if status is not None and status != 200 and kind in ("too_large", "incomplete"):
+        if (
+            status is not None
+            and status != 200
+            and kind
+            in (
+                "too_large",
+                "incomplete",
+                "connection_error",
+            )
+        ):
             # A redirect or an error whose body was cut off or too big: the status and
             # headers are the answer, as they would be with the whole body.
             if 300 <= status < 400 and status != 304 and "location" in exc.headers:

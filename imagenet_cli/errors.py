@@ -58,3 +58,17 @@ class ItemError(ImagenetError):
     """One work item (a file, a URL, an archive member) failed; the run goes on."""
 
     exit_code = ExitCode.PARTIAL
+
+
+class StorageError(ImagenetError):
+    """A local write failed (a full disk, an unwritable folder): not an outcome of the
+    item being written, so the run stops; what it recorded stays, and the next run
+    redoes the rest."""
+
+    exit_code = ExitCode.PARTIAL
+
+
+def storage_error(path: object, exc: OSError) -> StorageError:
+    """The one line for a failed local write: the path, then the system's reason."""
+    where = exc.filename if path is None and exc.filename else path
+    return StorageError(f"{where}: cannot write: {exc.strerror or exc}")

@@ -5,12 +5,14 @@ left out), :func:`fetch_item` is the item function (download with a
 :class:`~imagenet_cli.download.Downloader`, then :func:`finish`: check, write
 atomically, result record out), and :func:`fetch` is the local driver: one process
 per core, each running threads that take the next item and do it start to finish
-(only the small result records cross processes), and the results come back in plan
-order to one writer, the manifest. :func:`fetch_one` does one item synchronously.
+(only the small result records cross processes), and each result, as it comes,
+goes to one writer, the manifest. :func:`fetch_one` does one item synchronously.
 
 Layout: ``OUT/<wnid>/<image_id>.<ext>``; manifest ``OUT/manifest.jsonl`` (or a
-``.csv``/``.jsonl`` path given), one row per URL, appended in plan order, so after
-a kill the manifest is a prefix of a complete run and the same command finishes it.
+``.csv``/``.jsonl`` path given), one row per URL, appended as each URL finishes and
+put in plan order at the end, so a kill loses at most the URLs in flight and the
+same command finishes the rest. A failed local write (a full disk) stops the run
+(:class:`~.errors.StorageError`): it is no outcome of the URL.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import gc
+import io
 import json
 import multiprocessing
 import os
@@ -28,12 +31,12 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
 from . import cache, terms
 from .credentials import redact
 from .download import Downloader, DownloadOptions, Fetched, SharedHostLimiter
-from .errors import ImagenetError, UsageError
+from .errors import ImagenetError, StorageError, UsageError, storage_error
 from .images import ImageOptions, check_image, load_plugins
 from .images import sha256 as sha256_hex
 from .sources import ImageRef
@@ -127,7 +130,9 @@ def _safe_name(image_id: str) -> str:
 
 
 def finish(ref: ImageRef, fetched: Fetched, options: ImageOptions, out: str) -> FetchResult:
-    """Check a downloaded body and, when it is kept, write it atomically; the row for it."""
+    """Check a downloaded body and, when it is kept, write it atomically; the row for it.
+
+    Raises :class:`~.errors.StorageError` when the image cannot be written."""
     url = redact(ref.url)
     if fetched.body is None:
         return FetchResult(
@@ -157,7 +162,11 @@ def finish(ref: ImageRef, fetched: Fetched, options: ImageOptions, out: str) -> 
     rel = f"{ref.wnid}/{_safe_name(ref.image_id)}.{checked.ext}"
     # No fsync: rename is atomic without it, and a machine crash that loses a renamed
     # file's data is caught at resume by the manifest's byte count (see plan()).
-    cache.write_bytes_atomic(os.path.join(out, rel), checked.data, fsync=False)
+    path = os.path.join(out, rel)
+    try:
+        cache.write_bytes_atomic(path, checked.data, fsync=False)
+    except OSError as exc:  # the disk's trouble, not the URL's: the run stops
+        raise storage_error(path, exc) from None
     return FetchResult(
         ref.wnid,
         ref.image_id,
@@ -207,16 +216,26 @@ def fetch_one(ref: ImageRef, options: FetchOptions) -> FetchResult:
 
 
 class Manifest:
-    """The run's record: jsonl or csv, appended one complete line at a time, one row per
-    URL. A URL done again (``--retry-failed``, a lost file) gets a second row while the
-    run goes on, so a kill leaves a valid file; :meth:`close` then rewrites the file
-    with the latest row of each URL in the place of its first."""
+    """The run's record, jsonl or csv, one row per URL: also its journal.
+
+    While a run goes on, each row is appended as its URL finishes, whatever the
+    order, in whole lines (a failed write is cut back to the last whole line), so a
+    kill loses at most the URLs in flight. :meth:`close` then rewrites the file, when
+    it is not so already, in the run's order (see :meth:`set_order`): rows of URLs
+    outside the run's list first, as they were, then the list's, in list order, each
+    URL's latest row only. A rerun of a killed run ends with the file an uninterrupted
+    run writes."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.csv = path.suffix.lower() == ".csv"
-        self._fh: IO[str] | None = None
-        self._writer: Any = None
+        self._fd: int | None = None
+        self._size = 0  # bytes of whole lines in the file
+        self._pending: list[Any] = []  # jsonl lines, or csv rows
+        self._loaded: list[tuple[str, str]] = []  # keys in file order, until set_order
+        self._order: dict[tuple[str, str], int] = {}
+        # Whether the list's rows stand in list order so far (the last one's number).
+        self._sorted, self._last = True, -1
         # Set when the file holds, or this run appends, a second row for one URL.
         self.repeated = False
 
@@ -236,12 +255,12 @@ class Manifest:
             raw = raw[:cut]
         text = raw.decode("utf-8", errors="replace")
         rows: dict[tuple[str, str], dict[str, str]] = {}
-        found = 0
+        keys = self._loaded
         if self.csv:
             for row in csv.DictReader(text.splitlines()):
                 if row.get("wnid") and row.get("image_id"):
-                    rows[(row["wnid"], row["image_id"])] = row
-                    found += 1
+                    keys.append((row["wnid"], row["image_id"]))
+                    rows[keys[-1]] = row
         else:
             for line in text.splitlines():
                 try:
@@ -249,82 +268,146 @@ class Manifest:
                 except ValueError:
                     continue
                 if isinstance(row, dict) and row.get("wnid") and row.get("image_id"):
-                    rows[(str(row["wnid"]), str(row["image_id"]))] = row
-                    found += 1
-        if found > len(rows):  # a run killed before it could tidy up
+                    keys.append((str(row["wnid"]), str(row["image_id"])))
+                    rows[keys[-1]] = row
+        if len(keys) > len(rows):  # a run killed before it could tidy up
             self.repeated = True
         return rows
 
+    def set_order(self, keys: Iterable[tuple[str, str]]) -> None:
+        """The run's list, whose order :meth:`close` gives the file."""
+        self._order = {key: i for i, key in enumerate(keys)}
+        for key in self._loaded:
+            self._note(key)
+        self._loaded = []
+
     def append(self, result: FetchResult, *, flush: bool = True) -> None:
-        """Add a row; with ``flush=False`` it may wait in the buffer for :meth:`flush`."""
-        if self._fh is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fresh = not self.path.exists() or self.path.stat().st_size == 0
-            self._fh = self.path.open("a", encoding="utf-8", newline="")
-            if self.csv:
-                self._writer = csv.writer(self._fh, lineterminator="\n")
-                if fresh:
-                    self._writer.writerow(MANIFEST_FIELDS)
+        """Add a row; with ``flush=False`` it may wait in memory for :meth:`flush`."""
         row = result.row()
         if self.csv:
-            self._writer.writerow(["" if row[k] is None else row[k] for k in MANIFEST_FIELDS])
+            self._pending.append(["" if row[k] is None else row[k] for k in MANIFEST_FIELDS])
         else:
-            self._fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            self._pending.append(json.dumps(row, ensure_ascii=False) + "\n")
+        if self._sorted:
+            self._note((result.wnid, result.image_id))
         if flush:
-            self._fh.flush()
+            self.flush()
 
     def flush(self) -> None:
-        if self._fh is not None:
-            self._fh.flush()
+        """Write the rows waiting, whole lines or none: raises
+        :class:`~.errors.StorageError` when the file cannot take them."""
+        if not self._pending:
+            return
+        if self.csv:
+            buf = io.StringIO()
+            csv.writer(buf, lineterminator="\n").writerows(self._pending)
+            data = buf.getvalue().encode("utf-8")
+        else:
+            data = "".join(self._pending).encode("utf-8")
+        self._pending.clear()
+        try:
+            if self._fd is None:
+                self._open()
+            assert self._fd is not None
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError as exc:
+            if self._fd is not None:
+                with contextlib.suppress(OSError):  # no half line for a reader or a rerun
+                    os.ftruncate(self._fd, self._size)
+            raise storage_error(self.path, exc) from None
+        self._size += len(data)
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o666)
+        self._fd = fd
+        self._size = os.fstat(fd).st_size
+        if self.csv and self._size == 0:
+            header = (",".join(MANIFEST_FIELDS) + "\n").encode()
+            os.write(fd, header)
+            self._size = len(header)
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
-        if self.repeated:
+        """Write what waits, then put the file in the run's order (atomically)."""
+        try:
+            self.flush()
+        finally:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+        if self.repeated or not self._sorted:
             self.compact()
-            self.repeated = False
+        self.repeated = False
+
+    def _note(self, key: tuple[str, str]) -> None:
+        i = self._order.get(key, -1)
+        if i >= 0:  # a row of the list: after the last one's, or out of order
+            if i <= self._last:
+                self._sorted = False
+            self._last = i
 
     def compact(self) -> None:
-        """Rewrite the file (atomically) with one row per (wnid, image_id): the latest,
-        where the first one was. Lines that are not rows stay where they are."""
+        """Rewrite the file (atomically) with one row per (wnid, image_id), the latest,
+        in the run's order. Lines that are not rows stay with the rows outside the list."""
         try:
             text = self.path.read_bytes().decode("utf-8", errors="replace")
         except FileNotFoundError:
             return
-        if self.csv:
-            import io
-
-            reader = csv.reader(io.StringIO(text, newline=""))
-            header = next(reader, None)
-            if header is None or "wnid" not in header or "image_id" not in header:
+        try:
+            if self.csv:
+                reader = csv.reader(io.StringIO(text, newline=""))
+                header = next(reader, None)
+                if header is None or "wnid" not in header or "image_id" not in header:
+                    return
+                wi, ii = header.index("wnid"), header.index("image_id")
+                records = self._arrange(
+                    ((r[wi], r[ii]) if len(r) > max(wi, ii) and r[wi] and r[ii] else None, r)
+                    for r in reader
+                )
+                with cache.atomic_write(self.path, "w", fsync=False) as fh:
+                    writer = csv.writer(fh, lineterminator="\n")
+                    writer.writerow(header)
+                    writer.writerows(records)
                 return
-            wi, ii = header.index("wnid"), header.index("image_id")
-            records = _latest_in_place(
-                ((r[wi], r[ii]) if len(r) > max(wi, ii) and r[wi] and r[ii] else None, r)
-                for r in reader
-            )
-            with cache.atomic_write(self.path, "w") as fh:
-                writer = csv.writer(fh, lineterminator="\n")
-                writer.writerow(header)
-                writer.writerows(records)
-            return
-        lines = _latest_in_place((_jsonl_key(line), line) for line in text.splitlines())
-        cache.write_text_atomic(self.path, "".join(f"{line}\n" for line in lines))
+            lines = self._arrange((_jsonl_key(line), line) for line in text.splitlines())
+            cache.write_text_atomic(self.path, "".join(f"{line}\n" for line in lines), fsync=False)
+        except OSError as exc:  # the file stays as it was: whole rows, out of order
+            raise storage_error(self.path, exc) from None
+
+    def _arrange(self, rows: Iterable[tuple[tuple[str, str] | None, T]]) -> list[T]:
+        """The latest row of each key; the places of the list's rows refilled with
+        them in list order, every other line where it was."""
+        kept = _latest_in_place(rows)
+        order = self._order
+        slots: list[int] = []
+        listed: list[tuple[int, T]] = []
+        for at, (key, row) in enumerate(kept):
+            if key is not None and key in order:
+                slots.append(at)
+                listed.append((order[key], row))
+        listed.sort(key=lambda pair: pair[0])
+        out = [row for _, row in kept]
+        for at, (_, row) in zip(slots, listed, strict=True):
+            out[at] = row
+        return out
 
 
-def _latest_in_place(rows: Iterable[tuple[tuple[str, str] | None, T]]) -> list[T]:
+def _latest_in_place(
+    rows: Iterable[tuple[tuple[str, str] | None, T]],
+) -> list[tuple[tuple[str, str] | None, T]]:
     """``rows`` (each with its (wnid, image_id), or None for a line that is no row)
     keeping one per key: the latest, where the first one was."""
     where: dict[tuple[str, str], int] = {}
-    kept: list[T] = []
+    kept: list[tuple[tuple[str, str] | None, T]] = []
     for key, row in rows:
         if key is not None:
             if key in where:
-                kept[where[key]] = row
+                kept[where[key]] = (key, row)
                 continue
             where[key] = len(kept)
-        kept.append(row)
+        kept.append((key, row))
     return kept
 
 
@@ -361,12 +444,12 @@ def plan(
     book = manifest if manifest is not None else Manifest(options.manifest_path)
     rows = book.load()
     todo, done, total = [], 0, 0
-    seen: set[tuple[str, str]] = set()
+    seen: dict[tuple[str, str], None] = {}  # in list order
     for ref in refs:
         key = (ref.wnid, ref.image_id)
         if key in seen:
             continue
-        seen.add(key)
+        seen[key] = None
         total += 1
         row = rows.get(key)
         if row is not None and _is_done(row, options):
@@ -375,6 +458,7 @@ def plan(
             if row is not None:
                 book.repeated = True
             todo.append(ref)
+    book.set_order(seen)
     return FetchPlan(todo, done, total)
 
 
@@ -391,6 +475,10 @@ def _is_done(row: dict[str, Any], options: FetchOptions) -> bool:
         return size >= 0 and (not want.isdigit() or size == int(want))
     if status == "robots_disallowed":  # final, unless the run now keeps such images
         return not options.ignore_robots_tag
+    if status == "error":
+        # Not what the URL gave: a bug, a batch that could not run, or (before runs
+        # stopped on them) a local write that failed: always done again.
+        return False
     return not options.retry_failed or status in FINAL_STATUSES
 
 
@@ -421,6 +509,44 @@ SEND_EVERY = 0.02
 CANCEL_GRACE = 2.0
 
 _Post = Callable[[int, FetchResult], None]
+# The status of a result that is no row: its image could not be written (its error
+# says where and why), and the run stops (see Recorder).
+STORAGE_FAILED = "storage_failed"
+
+
+class Recorder:
+    """What every driver does with the results as they come, in whatever order: each
+    a row of the manifest at once (a batch at a time: one write each), and counted for
+    the progress line. A result that says the disk failed stops the run, after the
+    rows before it are written."""
+
+    def __init__(
+        self,
+        manifest: Manifest,
+        progress: ProgressFn | None,
+        arrived: Callable[[FetchResult], None] | None = None,
+    ) -> None:
+        self.manifest, self.progress, self.arrived = manifest, progress, arrived
+        self.ok = self.failed = 0
+
+    def add(self, results: Iterable[FetchResult]) -> None:
+        manifest, stop = self.manifest, None
+        for result in results:
+            if result.status == STORAGE_FAILED:
+                stop = stop or result.error
+                continue
+            manifest.append(result, flush=False)
+            if result.ok:
+                self.ok += 1
+            else:
+                self.failed += 1
+            if self.progress:
+                self.progress(1, None, f"ok {self.ok}  failed {self.failed}")
+            if self.arrived:
+                self.arrived(result)
+        manifest.flush()
+        if stop is not None:
+            raise StorageError(stop)
 
 
 def error_row(ref: ImageRef, exc: BaseException) -> FetchResult:
@@ -457,6 +583,9 @@ def start_threads(
                     return
                 fetched = heed_robots(fetched, options)
                 result = finish(ref, fetched, options.image, str(options.out))
+            except StorageError as exc:  # the driver stops the run on it (see Recorder)
+                post(i, replace(error_row(ref, exc), status=STORAGE_FAILED, error=str(exc)))
+                return
             except Exception as exc:  # one item's bug is its row, never the run's end
                 result = error_row(ref, exc)
             post(i, result)
@@ -736,14 +865,27 @@ def fetch(
     lock = claim_output(out)
     manifest = Manifest(options.manifest_path)
     try:
-        work = plan(refs, options, manifest)
-        clean_partials(out, (r.wnid for r in refs))
-        if progress:
-            progress(0, len(work.todo), f"{work.done} done before")
-        yield from _drive(work.todo, options, manifest, progress, arrived)
+        with closing_manifest(manifest):
+            work = plan(refs, options, manifest)
+            clean_partials(out, (r.wnid for r in refs))
+            if progress:
+                progress(0, len(work.todo), f"{work.done} done before")
+            yield from _drive(work.todo, options, manifest, progress, arrived)
     finally:
-        manifest.close()
         lock.__exit__(None, None, None)
+
+
+@contextlib.contextmanager
+def closing_manifest(manifest: Manifest) -> Iterator[None]:
+    """Close ``manifest`` (its rows in order) at the end of the block; when the block
+    raised, a failure to tidy the file (it stays whole) does not hide why."""
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(StorageError):
+            manifest.close()
+        raise
+    manifest.close()
 
 
 def _drive(
@@ -756,8 +898,9 @@ def _drive(
     if not todo:
         return
     workers = _Workers(todo, options)
+    record = Recorder(manifest, progress, arrived)
     buffer: dict[int, FetchResult] = {}
-    nxt = ok = failed = 0
+    nxt = 0
     try:
         while nxt < len(todo):
             got = workers.get(0.25)
@@ -766,23 +909,13 @@ def _drive(
             for i, item in got:
                 if i < 0:
                     raise ImagenetError(f"a download worker failed: {item.error}")
-                if item.ok:
-                    ok += 1
-                else:
-                    failed += 1
-                if progress:
-                    progress(1, None, f"ok {ok}  failed {failed}")
-                if arrived:
-                    arrived(item)
-                buffer[i] = item
-            while nxt in buffer:
-                done = buffer.pop(nxt)
-                manifest.append(done, flush=False)
+            # Recorded as they come: a URL slow to finish holds back no other's row,
+            # and a kill -9 loses at most the rows of this batch, not yet written.
+            record.add(item for _, item in got)
+            buffer.update(got)
+            while nxt in buffer:  # yielded in plan order
+                yield buffer.pop(nxt)
                 nxt += 1
-                yield done
-            # One write per batch, not per row: a kill -9 loses at most this batch's
-            # rows, whose files the next run fetches again.
-            manifest.flush()
     finally:
         workers.close()
 
@@ -863,11 +996,6 @@ def fetch_originals(
     A synset whose archive cannot be had (an HTTP error, no connection, not a tar)
     gives one row of its own, whose image_id is the wnid (see :func:`is_archive_row`).
     """
-    import tarfile
-    from urllib.parse import quote
-
-    from .errors import TermsError
-
     terms.require_accepted()
     options = FetchOptions(
         out=out, manifest=manifest, image=image or ImageOptions(image_format="keep")
@@ -875,93 +1003,150 @@ def fetch_originals(
     lock = claim_output(out)
     book = Manifest(options.manifest_path)
     try:
-        rows = book.load()
-        clean_partials(out, wnids)
-        for wnid in wnids:
-            url = base_url.rstrip("/") + ORIGINALS_PATH.format(
-                wnid=wnid, user=quote(creds.username, safe=""), key=quote(creds.access_key, safe="")
-            )
-            shown = redact(url)
-            # In the class folder, under the run's lock: no other run writes it, and a
-            # killed run's is swept by the next (clean_partials).
-            tmp = out / wnid / f".{wnid}.tar.part"
+        with closing_manifest(book):
+            yield from _originals(wnids, creds, base_url, out, book, options, timeout, max_bytes)
+    finally:
+        lock.__exit__(None, None, None)
+
+
+def _originals(
+    wnids: list[str],
+    creds: Any,
+    base_url: str,
+    out: Path,
+    book: Manifest,
+    options: FetchOptions,
+    timeout: float,
+    max_bytes: int,
+) -> Iterator[FetchResult]:
+    import tarfile
+    from urllib.parse import quote
+
+    from .errors import TermsError
+
+    rows = book.load()
+    clean_partials(out, wnids)
+    archives = ArchiveRecord(book.path)
+    unpacked = archives.load()
+    images: dict[str, list[dict[str, Any]]] = {}
+    for (wnid, image_id), row in rows.items():
+        if image_id != wnid:
+            images.setdefault(wnid, []).append(row)
+    for wnid in wnids:
+        kept = images.get(wnid)
+        if wnid in unpacked and kept and all(_is_done(r, options) for r in kept):
+            continue  # every image of its archive is done: not downloaded again
+        url = base_url.rstrip("/") + ORIGINALS_PATH.format(
+            wnid=wnid, user=quote(creds.username, safe=""), key=quote(creds.access_key, safe="")
+        )
+        shown = redact(url)
+        # In the class folder, under the run's lock: no other run writes it, and a
+        # killed run's is swept by the next (clean_partials).
+        tmp = out / wnid / f".{wnid}.tar.part"
+        try:
             tmp.parent.mkdir(exist_ok=True)
-            try:
-                status = _download_to(url, tmp, timeout)
-                if status in (401, 403):
-                    raise TermsError(
-                        f"{shown}: access denied (HTTP {status}): check your username and "
-                        "access key with 'imagenet login'"
-                    )
-                if status != 200:
-                    yield _row(
-                        book,
-                        rows,
-                        FetchResult(wnid, wnid, shown, f"http_{status}", error=f"HTTP {status}"),
-                    )
-                    continue
-                try:
-                    tar = tarfile.open(tmp, "r:*")  # noqa: SIM115 - closed by the with below
-                except (tarfile.TarError, OSError) as exc:
-                    yield _row(
-                        book, rows, FetchResult(wnid, wnid, shown, "not_archive", error=str(exc))
-                    )
-                    continue
-                with tar:
-                    for member in tar:
-                        name = member.name.rsplit("/", 1)[-1]
-                        if (
-                            not member.isfile()
-                            or not name
-                            or name.startswith(".")
-                            or ".." in member.name
-                        ):
-                            continue  # only plain files, never a path outside the class folder
-                        image_id = name.rsplit(".", 1)[0]
-                        if (wnid, image_id) in rows and _is_done(rows[(wnid, image_id)], options):
-                            continue
-                        ref = ImageRef(wnid, image_id, f"{shown}#{name}")
-                        if member.size > max_bytes:
-                            yield _row(
-                                book,
-                                rows,
-                                FetchResult(
-                                    wnid,
-                                    image_id,
-                                    ref.url,
-                                    "too_large",
-                                    bytes=member.size,
-                                    attempts=1,
-                                    error=f"more than {max_bytes:,} bytes",
-                                ),
-                            )
-                            continue
-                        fh = tar.extractfile(member)
-                        body = fh.read() if fh is not None else b""
-                        fetched = Fetched(shown, status=200, body=body, attempts=1)
-                        yield _row(
-                            book,
-                            rows,
-                            finish(
-                                ref,
-                                fetched,
-                                options.image,
-                                str(out),
-                            ),
-                        )
-            except OSError as exc:
+        except OSError as exc:
+            raise storage_error(tmp.parent, exc) from None
+        try:
+            status = _download_to(url, tmp, timeout)
+            if status in (401, 403):
+                raise TermsError(
+                    f"{shown}: access denied (HTTP {status}): check your username and "
+                    "access key with 'imagenet login'"
+                )
+            if status != 200:
                 yield _row(
                     book,
                     rows,
-                    FetchResult(wnid, wnid, shown, "connection_error", error=redact(str(exc))),
+                    FetchResult(wnid, wnid, shown, f"http_{status}", error=f"HTTP {status}"),
                 )
+                continue
+            try:
+                tar = tarfile.open(tmp, "r:*")  # noqa: SIM115 - closed by the with below
+            except (tarfile.TarError, OSError) as exc:
+                yield _row(
+                    book, rows, FetchResult(wnid, wnid, shown, "not_archive", error=str(exc))
+                )
+                continue
+            with tar:
+                for member in tar:
+                    name = member.name.rsplit("/", 1)[-1]
+                    if (
+                        not member.isfile()
+                        or not name
+                        or name.startswith(".")
+                        or ".." in member.name
+                    ):
+                        continue  # only plain files, never a path outside the class folder
+                    image_id = name.rsplit(".", 1)[0]
+                    if (wnid, image_id) in rows and _is_done(rows[(wnid, image_id)], options):
+                        continue
+                    ref = ImageRef(wnid, image_id, f"{shown}#{name}")
+                    if member.size > max_bytes:
+                        yield _row(
+                            book,
+                            rows,
+                            FetchResult(
+                                wnid,
+                                image_id,
+                                ref.url,
+                                "too_large",
+                                bytes=member.size,
+                                attempts=1,
+                                error=f"more than {max_bytes:,} bytes",
+                            ),
+                        )
+                        continue
+                    fh = tar.extractfile(member)
+                    body = fh.read() if fh is not None else b""
+                    fetched = Fetched(shown, status=200, body=body, attempts=1)
+                    yield _row(
+                        book,
+                        rows,
+                        finish(
+                            ref,
+                            fetched,
+                            options.image,
+                            str(out),
+                        ),
+                    )
+            archives.add(wnid)  # after its images' rows
+        except OSError as exc:
+            yield _row(
+                book,
+                rows,
+                FetchResult(wnid, wnid, shown, "connection_error", error=redact(str(exc))),
+            )
+        finally:
+            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                tmp.parent.rmdir()  # only when the archive gave no image
+
+
+class ArchiveRecord:
+    """The synsets whose archive of originals was read to its end, one a line, beside
+    the manifest (``.<manifest name>.archives``): with every image of one done, a rerun
+    need not download its archive again."""
+
+    def __init__(self, manifest: Path) -> None:
+        self.path = manifest.parent / f".{manifest.name}.archives"
+
+    def load(self) -> set[str]:
+        try:
+            text = self.path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return set()
+        return set(text[: text.rfind("\n") + 1].split())  # a torn last line is no entry
+
+    def add(self, wnid: str) -> None:
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o666)
+            try:
+                os.write(fd, f"{wnid}\n".encode())
             finally:
-                tmp.unlink(missing_ok=True)
-                with contextlib.suppress(OSError):
-                    tmp.parent.rmdir()  # only when the archive gave no image
-    finally:
-        book.close()
-        lock.__exit__(None, None, None)
+                os.close(fd)
+        except OSError as exc:
+            raise storage_error(self.path, exc) from None
 
 
 def is_archive_row(result: FetchResult) -> bool:
@@ -992,13 +1177,24 @@ def _download_to(url: str, path: Path, timeout: float) -> int:
             if resp.status_code != 200:
                 return resp.status_code
             size = 0
-            with path.open("wb") as fh:
+            try:
+                fh = path.open("wb")
+            except OSError as exc:
+                raise storage_error(path, exc) from None
+            with fh:
                 # as it arrives (a chunk size would wait to fill it): a trickle is caught
                 for chunk in at_least(resp.iter_bytes(), timeout):
                     size += len(chunk)
                     if size > MAX_ORIGINALS_BYTES:
                         raise OSError("archive larger than the limit")
-                    fh.write(chunk)
+                    try:
+                        fh.write(chunk)
+                    except OSError as exc:
+                        raise storage_error(path, exc) from None
+                try:
+                    fh.flush()
+                except OSError as exc:
+                    raise storage_error(path, exc) from None
             return 200
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise OSError(redact(str(exc)) or type(exc).__name__) from None

@@ -4,8 +4,8 @@ The plan, the manifest, resume and the folder lock are those of :mod:`.fetch` an
 stay on the client; each batch of URLs runs on a worker through the very code a
 local run uses (:class:`~.download.Downloader` with threads, then
 :func:`~.fetch.finish`, which writes each image atomically into the output folder
-the workers share). Results come back in plan order and the one manifest is
-appended as locally, so the files and the manifest equal a local run's.
+the workers share). Each batch's rows go to the one manifest as the batch finishes,
+as locally, so the files and the manifest equal a local run's.
 
 Politeness holds over the whole cluster: the downloader's per-host bound is a
 :class:`ClusterLimiter`, Dask semaphores on the scheduler (one per host bucket with
@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from .download import Downloader
-from .drivers import batched, failure_reason, map_batches, session
+from .drivers import batched, failure_reason, session
 from .errors import UsageError
 from .fetch import (
     FetchOptions,
@@ -34,8 +34,10 @@ from .fetch import (
     ItemCounter,
     Manifest,
     ProgressFn,
+    Recorder,
     claim_output,
     clean_partials,
+    closing_manifest,
     error_row,
     plan,
     start_threads,
@@ -149,6 +151,7 @@ class FetchBatch:
     options: FetchOptions
     threads: int
     limits: Limits
+    first: int = 0  # the plan's number of its first item
 
 
 def fetch_batch(batch: FetchBatch) -> list[FetchResult]:
@@ -174,6 +177,14 @@ def fetch_batch(batch: FetchBatch) -> list[FetchResult]:
         r if r is not None else error_row(ref, RuntimeError("not done"))
         for ref, r in zip(refs, done, strict=True)
     ]
+
+
+def _numbered(batch: FetchBatch) -> tuple[int, list[FetchResult]]:
+    return batch.first, fetch_batch(batch)
+
+
+def _failed_numbered(batch: FetchBatch, exc: BaseException) -> tuple[int, list[FetchResult]]:
+    return batch.first, failed_batch(batch, exc)
 
 
 def failed_batch(batch: FetchBatch, exc: BaseException) -> list[FetchResult]:
@@ -207,7 +218,7 @@ def fetch_on_cluster(
     lock = claim_output(out)
     manifest = Manifest(options.manifest_path)
     try:
-        with session(scheduler) as cluster:
+        with closing_manifest(manifest), session(scheduler) as cluster:
             assert cluster is not None
             work = plan(refs, options, manifest)
             clean_partials(out, (r.wnid for r in refs))
@@ -217,7 +228,6 @@ def fetch_on_cluster(
                 yield from _drive(work.todo, replace(options, out=out), cluster, size, manifest,
                                   progress, arrived)  # fmt: skip
     finally:
-        manifest.close()
         lock.__exit__(None, None, None)
 
 
@@ -235,25 +245,24 @@ def _drive(
     # Each batch may use up to `concurrency` threads; the overall semaphore keeps the
     # cluster's sum at `concurrency`, so a batch stuck on a slow URL holds one slot.
     threads = max(1, min(limits.concurrency, size))
-    batches = (FetchBatch(tuple(chunk), options, threads, limits) for chunk in batched(todo, size))
-    ok = failed = 0
+    batches = (
+        FetchBatch(tuple(chunk), options, threads, limits, k * size)
+        for k, chunk in enumerate(batched(todo, size))
+    )
+    record = Recorder(manifest, progress, arrived)
+    buffer: dict[int, FetchResult] = {}
+    nxt = 0
     try:
+        # Batches as they finish: one held up by a slow URL holds back no other's rows.
         with contextlib.closing(
-            map_batches(fetch_batch, batches, scheduler=cluster, on_failure=failed_batch)
+            cluster.map(_numbered, batches, on_failure=_failed_numbered, ordered=False)
         ) as found:
-            for results in found:
-                for result in results:
-                    manifest.append(result, flush=False)
-                    if result.ok:
-                        ok += 1
-                    else:
-                        failed += 1
-                    if progress:
-                        progress(1, None, f"ok {ok}  failed {failed}")
-                    if arrived:
-                        arrived(result)
-                    yield result
-                manifest.flush()  # one write per batch (see fetch._drive)
+            for first, results in found:
+                record.add(results)  # a batch's rows in one write, as locally
+                buffer.update(enumerate(results, first))
+                while nxt in buffer:  # yielded in plan order
+                    yield buffer.pop(nxt)
+                    nxt += 1
     finally:
         _close_semaphores(cluster, limits)
 

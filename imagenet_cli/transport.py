@@ -156,8 +156,9 @@ class TransportError(Exception):
     """A request that got no whole answer.
 
     ``kind`` is ``invalid_url``, ``connect_error``, ``tls_error`` (a certificate that
-    does not check out), ``timeout``, ``connection_error`` (before the answer's
-    status), ``incomplete`` (in its body), ``too_large``, ``proxy_error`` or
+    does not check out), ``timeout``, ``connection_error`` (the connection broken, a
+    reset, before or during the answer), ``incomplete`` (a body cut short of its
+    declared length), ``too_large``, ``proxy_error`` or
     ``http_error``; ``status`` and ``headers`` are the answer's, when one came.
     """
 
@@ -179,6 +180,7 @@ _CONNECT = frozenset({6, 7, 35})  # resolve, connect, TLS handshake
 _TLS = frozenset({58, 59, 60, 77, 83, 90, 91})  # certificates: retrying will not help
 _PROXY = frozenset({5, 97})  # cannot resolve the proxy, proxy handshake
 _BROKEN = frozenset({18, 52, 55, 56, 92, 95})  # cut short, nothing, send/recv failed
+_PARTIAL = 18  # the body ended before its declared length
 _TIMEOUT = 28
 _TOO_LARGE = 63
 
@@ -276,7 +278,10 @@ class CurlSession:
         if code == _TOO_LARGE:
             return TransportError("too_large", message, answered, found)
         if code in _BROKEN:
-            kind = "incomplete" if answered else "connection_error"
+            # The server closed early (fewer bytes than it declared): incomplete. The
+            # connection broken under the answer (a reset), wherever it came: the
+            # network's doing, a connection_error.
+            kind = "incomplete" if answered and code == _PARTIAL else "connection_error"
             return TransportError(kind, message, answered, found)
         return TransportError("http_error", message, answered, found)
 

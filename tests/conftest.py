@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,3 +109,38 @@ def same_on_fast_path(args: Sequence[str], capsys: pytest.CaptureFixture[str]) -
 def cli() -> Iterator[object]:
     """The :func:`run` helper as a fixture."""
     yield run
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
+    """``small_disk(kib)``: a fresh tmpfs of that size (a full disk on demand); grow it
+    with ``resize_disk``. Skipped, saying why, where mounting is not permitted."""
+    import subprocess
+
+    mounted: list[Path] = []
+
+    def mount(kib: int) -> Path:
+        where = tmp_path / f"disk{len(mounted)}"
+        where.mkdir()
+        if not hasattr(os, "geteuid") or os.geteuid() != 0 or not shutil.which("mount"):
+            pytest.skip("a full disk needs a small tmpfs, and mounting one needs root")
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={kib}k", "tmpfs", str(where)],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode:
+            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+        mounted.append(where)
+        return where
+
+    yield mount
+    for where in mounted:
+        subprocess.run(["umount", "-l", str(where)], capture_output=True)
+
+
+def resize_disk(where: Path, kib: int) -> None:
+    """Give a :func:`small_disk` tmpfs room (its files stay)."""
+    import subprocess
+
+    subprocess.run(["mount", "-o", f"remount,size={kib}k", str(where)], check=True)

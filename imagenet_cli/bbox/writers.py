@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import IO, Any, Protocol
 
 from ..cache import write_bytes_atomic, write_text_atomic
-from ..errors import UsageError
+from ..errors import UsageError, storage_error
 from .records import COLUMNS, NAME_COLUMNS, Annotation, Box, unsafe_part
 
 Namer = Callable[[str], tuple[str | None, int | None]]
@@ -401,8 +401,11 @@ class YoloWriter:
         wnids = sorted(self.wnids)
         ids = {w: i for i, w in enumerate(wnids)}
         labels = os.path.join(self.folder, "labels")
-        os.makedirs(labels, exist_ok=True)
-        os.makedirs(os.path.join(self.folder, "images"), exist_ok=True)
+        for folder in (labels, os.path.join(self.folder, "images")):
+            try:
+                os.makedirs(folder, exist_ok=True)
+            except OSError as exc:
+                raise storage_error(folder, exc) from None
         # The same image twice (two files naming it) adds to its labels: gather each
         # image's lines first, so every label file is written whole, atomically.
         per_image: dict[str, list[str]] = {}
@@ -415,12 +418,20 @@ class YoloWriter:
                 found.append(f"{ids[wnid]} {rest}\n")
         self.spool.close()
         _check_earlier_labels(self.folder, labels, per_image, wnids)
-        for stem, lines in per_image.items():
-            text = "".join(lines).encode("utf-8")
-            write_bytes_atomic(os.path.join(labels, stem + ".txt"), text, fsync=False)
-        write_text_atomic(
-            os.path.join(self.folder, "classes.txt"), "".join(w + "\n" for w in wnids)
-        )
+        # classes.txt and data.yaml first: label files without them mean nothing, and a
+        # run stopped by a full disk is completed by the next (the same files again).
+        path = os.path.join(self.folder, "classes.txt")
+        try:
+            write_text_atomic(path, "".join(w + "\n" for w in wnids))
+            path = os.path.join(self.folder, "data.yaml")
+            write_text_atomic(path, self._yaml(wnids))
+            for stem, lines in per_image.items():
+                path = os.path.join(labels, stem + ".txt")
+                write_bytes_atomic(path, "".join(lines).encode("utf-8"), fsync=False)
+        except OSError as exc:
+            raise storage_error(path, exc) from None
+
+    def _yaml(self, wnids: list[str]) -> str:
         yaml = [
             f"path: {json.dumps(os.path.abspath(self.folder))}\ntrain: images\nval: images\n",
             f"nc: {len(wnids)}\nnames:\n",
@@ -428,7 +439,7 @@ class YoloWriter:
         for i, wnid in enumerate(wnids):
             name = (self.names(wnid)[0] if self.names else None) or wnid
             yaml.append(f"  {i}: {json.dumps(name)}\n")
-        write_text_atomic(os.path.join(self.folder, "data.yaml"), "".join(yaml))
+        return "".join(yaml)
 
 
 def _check_earlier_labels(

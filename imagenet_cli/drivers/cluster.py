@@ -21,7 +21,7 @@ import os
 import pickle
 import sys
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -110,8 +110,10 @@ class Cluster:
         window: int | None = None,
         retries: int = 2,
         on_failure: Callable[[B, BaseException], R] | None = None,
-    ) -> Iterator[R]:
-        """``func`` over ``batches`` on the cluster, results in batch order.
+        ordered: bool = True,
+    ) -> Generator[R, None, None]:
+        """``func`` over ``batches`` on the cluster, results in batch order (or, not
+        ``ordered``, as each batch finishes: a slow one holds back no other).
 
         At most ``window`` batches are submitted and not yet handed back (default:
         two per worker thread, at least 4): the cluster stays busy while the client
@@ -129,14 +131,35 @@ class Cluster:
                 future = client.submit(_run, func, payload, pure=False, retries=retries)
                 pending.append((future, batch))
                 if len(pending) >= limit:
-                    yield self._result(*pending.popleft(), on_failure)
+                    yield from self._next(pending, ordered, on_failure)
             while pending:
-                yield self._result(*pending.popleft(), on_failure)
+                yield from self._next(pending, ordered, on_failure)
         finally:
             if pending and self.client is not None:
                 # Ctrl-C, or the writer stopped: nothing more runs on our behalf.
                 with contextlib.suppress(Exception):
                     client.cancel([f for f, _ in pending], force=True)
+
+    def _next(
+        self,
+        pending: deque[tuple[Any, B]],
+        ordered: bool,
+        on_failure: Callable[[B, BaseException], R] | None,
+    ) -> Iterator[R]:
+        """The first pending batch's result, or (not ``ordered``) those of every
+        batch finished by the time one is; each taken out of ``pending``."""
+        if ordered:
+            yield self._result(*pending.popleft(), on_failure)
+            return
+        import distributed
+
+        dist: Any = distributed  # untyped
+        assert self.client is not None
+        with self.client.as_current():  # the client is no default one (see connect)
+            done = dist.wait([f for f, _ in pending], return_when="FIRST_COMPLETED").done
+        for item in [p for p in pending if p[0] in done]:
+            pending.remove(item)
+            yield self._result(*item, on_failure)
 
     def _result(
         self, future: Any, batch: B, on_failure: Callable[[B, BaseException], R] | None

@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import json
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from .. import config
 from ..cache import LockBusy, file_lock, remove_stale_temp, temp_name, write_bytes_atomic
 from ..drivers import batched, failure_reason, map_batches, session
-from ..errors import NotFoundError, UsageError
+from ..errors import NotFoundError, StorageError, UsageError, storage_error
 from ..hierarchy import Hierarchy
 from ..ids import is_wnid
 from . import imaging
@@ -96,6 +97,8 @@ def process(job: Job) -> ItemResult:
             size, width, height = _write(src.path, src.offset, src.size, dest, opts)
             status = "written"
     except Exception as exc:  # one bad image must never stop a run of a million
+        if _disk_failed(exc):
+            return _stopped(job, dest, exc)
         return ItemResult(
             item.split, item.wnid, src.label, item.rel, 0, 0, 0, "failed", _reason(exc)
         )
@@ -104,6 +107,8 @@ def process(job: Job) -> ItemResult:
         try:
             has_bbox = _copy_bbox(job.bbox, job.bbox_dest)
         except Exception as exc:
+            if _disk_failed(exc):
+                return _stopped(job, job.bbox_dest, exc)
             where = getattr(exc, "filename", None) or job.bbox_dest
             bbox_error = f"{where}: annotation not copied ({_reason(exc)})"
     return ItemResult(
@@ -119,6 +124,21 @@ def process(job: Job) -> ItemResult:
         has_bbox,
         bbox_error,
     )
+
+
+# What a full or read-only disk answers a write: the run's trouble, not the image's.
+_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+
+
+def _disk_failed(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in _DISK_ERRNOS
+
+
+def _stopped(job: Job, dest: str, exc: BaseException) -> ItemResult:
+    """The result that stops the run (status ``stopped``, the one line its error)."""
+    item = job.item
+    line = str(storage_error(dest, cast(OSError, exc)))
+    return ItemResult(item.split, item.wnid, item.src.label, item.rel, 0, 0, 0, "stopped", line)
 
 
 def _reason(exc: BaseException) -> str:
@@ -570,6 +590,10 @@ def _run(
             scheduler=cluster,
             batch_size=request.batch_size,
         ):
+            if result.status == "stopped":
+                # A full disk: the images written so far stay, and the next run,
+                # which skips them, does the rest.
+                raise StorageError(result.error)
             if result.status == "failed":
                 summary.failed += 1
                 summary.failures.append(result)
@@ -941,11 +965,19 @@ class _ManifestWriter:
         return self
 
     def add(self, r: ItemResult) -> None:
-        self.writer.writerow((r.split, r.wnid, r.source, r.path, r.bytes, r.width, r.height))
+        try:
+            self.writer.writerow((r.split, r.wnid, r.source, r.path, r.bytes, r.width, r.height))
+        except OSError as exc:
+            raise storage_error(self.path, exc) from None
 
     def __exit__(self, kind: object, exc: object, tb: object) -> None:
-        self.fh.close()
-        if kind is None:
-            os.replace(self.tmp, self.path)
-        else:
+        try:
+            self.fh.close()
+            if kind is None:
+                os.replace(self.tmp, self.path)
+                return
+        except OSError as err:
             self.tmp.unlink(missing_ok=True)
+            if kind is None:  # else the run's own error says more
+                raise storage_error(self.path, err) from None
+        self.tmp.unlink(missing_ok=True)

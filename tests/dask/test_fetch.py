@@ -128,3 +128,34 @@ def test_original_stays_on_the_client() -> None:
     text = run(["fetch", "--help"]).stdout
     words = " ".join(text.translate({ord(c): " " for c in "│╭╮╰╯─"}).split())
     assert "the access key never goes to workers" in words
+
+
+def test_a_slow_batch_holds_back_no_other_batchs_rows(
+    scheduler: str, servers: tuple[ImageServer, ImageServer], tmp_path: Path
+) -> None:
+    """Batches are recorded as they finish: while the first waits on a slow URL, the
+    rows of those behind it are in the manifest already (a kill then loses none)."""
+    import contextlib
+    import json
+
+    from imagenet_cli.download import DownloadOptions
+    from imagenet_cli.fetch import FetchOptions
+    from imagenet_cli.fetch_cluster import fetch_on_cluster
+    from imagenet_cli.sources import ImageRef
+
+    one, _ = servers
+    one.slow_seconds = 3.0
+    refs = [ImageRef(FISH, f"{FISH}_slow", one.url("/img/slow/x.jpg"))]
+    refs += [ImageRef(FISH, f"{FISH}_{i}", one.url(f"/img/seq/{i}.jpg")) for i in range(20)]
+    out = tmp_path / "out"
+    options = FetchOptions(out=out, download=DownloadOptions(concurrency=8, timeout=10))
+    results = fetch_on_cluster(refs, options, scheduler, batch_size=3)
+    with contextlib.closing(results):  # closed (the cluster released) even on a failure
+        first = next(results)  # the slow URL's, in plan order, once its batch is done
+        assert first.image_id == f"{FISH}_slow"
+        text = (out / "manifest.jsonl").read_text()
+        assert text.count("\n") >= 9  # more than its own batch's three
+        rest = list(results)
+    assert [r.image_id for r in rest] == [r.image_id for r in refs[1:]]
+    ids = [json.loads(line)["image_id"] for line in (out / "manifest.jsonl").open()]
+    assert ids == [r.image_id for r in refs]  # in list order at the end

@@ -312,6 +312,21 @@ class ImageServer:
             h.close_connection = True
             h.connection.close()
             return None
+        if kind in ("midreset", "alwaysmidreset"):  # half the body, then a reset
+            if kind == "midreset" and n > 1:  # the image on a retry
+                return self.send(h, 200, self.images["ok"], "image/jpeg")
+            body = self.images["ok"]
+            h.send_response(200)
+            h.send_header("Content-Type", "image/jpeg")
+            h.send_header("Content-Length", str(len(body)))
+            h.end_headers()
+            h.wfile.write(body[: len(body) // 2])
+            h.wfile.flush()
+            time.sleep(0.05)  # the half is on its way before the reset
+            h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            h.close_connection = True
+            h.connection.close()
+            return None
         if kind == "gzipped":  # a JPEG sent with Content-Encoding: gzip
             body = gzip.compress(self.images["ok"])
             return self.send(h, 200, body, "image/jpeg", {"Content-Encoding": "gzip"})

@@ -150,8 +150,8 @@ def test_login_mode_and_key_never_shown(
     run(["logout"])
     monkeypatch.setenv("IMAGENET_USERNAME", server.username)
     monkeypatch.setenv("IMAGENET_ACCESS_KEY", "wrong-key-9999")
-    denied = run(
-        ["fetch", "--wnid", FISH, "--original", "--out", str(out), "--base-url", server.base],
+    denied = run(  # into a new folder: the first one's archive is done, asked no more
+        ["fetch", "--wnid", FISH, "--original", "--out", str(out) + "2", "--base-url", server.base],
         expect=4,
     )
     assert "access denied" in denied.stderr and "wrong-key-9999" not in denied.stderr

@@ -143,9 +143,14 @@ def test_resume_after_kill(server: ImageServer, tmp_path: Path) -> None:
     part.write_bytes(b"\xff\xd8half")
     before = server.seen("/img/seq/")
 
+    # every URL that finished has its row, the five yielded and any done behind them
+    recorded = {json.loads(line)["image_id"] for line in text.splitlines()}
+    assert {r.image_id for r in first} <= recorded
+
     second = list(fetch(items, options(out)))
-    assert {r.image_id for r in second} == {i.image_id for i in items[5:]}
-    assert server.seen("/img/seq/") - before == 7  # only what was missing
+    assert {r.image_id for r in second} == {i.image_id for i in items} - recorded
+    missing = {r.image_id for r in second if r.image_id != f"{FISH}_404"}
+    assert server.seen("/img/seq/") - before == len(missing)  # only what was missing
     assert manifest.read_text() == expected
     assert not part.exists()
     assert sorted(p.name for p in (out / FISH).iterdir()) == sorted(
@@ -456,3 +461,41 @@ def test_https_is_checked_against_the_configured_certificates(
         assert got.ok and got.body == srv.images["ok"]
     finally:
         srv.stop()
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_the_manifest_ends_in_list_order_other_rows_in_place(tmp_path: Path, suffix: str) -> None:
+    """Rows written as URLs finish (any order, a URL twice) end in list order, latest
+    row each; rows of URLs outside the run's list keep their places."""
+    path = tmp_path / f"m{suffix}"
+
+    def row(wnid: str, image_id: str, status: str = "ok") -> FetchResult:
+        return FetchResult(wnid, image_id, f"http://x/{image_id}", status, attempts=1)
+
+    book = Manifest(path)
+    for r in (row("a", "a1"), row("a", "a2")):  # an earlier run, of another list
+        book.append(r)
+    book.close()
+    book = Manifest(path)
+    book.load()
+    book.set_order([("b", "b1"), ("b", "b2"), ("b", "b3")])
+    for r in (row("b", "b3"), row("b", "b1", "timeout"), row("b", "b2"), row("b", "b1")):
+        book.append(r, flush=False)
+        book.flush()
+    book.close()
+    again = Manifest(path)
+    rows = again.load()
+    assert list(rows) == [("a", "a1"), ("a", "a2"), ("b", "b1"), ("b", "b2"), ("b", "b3")]
+    assert rows[("b", "b1")]["status"] == "ok" and not again.repeated
+
+
+def test_an_error_row_is_done_again_without_retry_failed(
+    server: ImageServer, tmp_path: Path, accepted: object
+) -> None:
+    out = tmp_path / "out"
+    ref = ImageRef(FISH, "x", server.url("/img/ok/x.jpg"))
+    book = Manifest(out / "manifest.jsonl")
+    book.append(FetchResult(FISH, "x", ref.url, "error", error="OSError: disk full"))
+    book.close()
+    assert [r.status for r in fetch([ref], options(out))] == ["ok"]
+    assert server.seen("/img/ok/") == 1

@@ -119,6 +119,24 @@ def test_original_images_take_the_output_folders_lock(
     assert not [p for p in out.rglob("*") if p.name.endswith(".part")]
 
 
+def test_a_rerun_of_originals_downloads_no_archive_again(
+    server: ImageServer, originals: tuple[Path, list[str]]
+) -> None:
+    out, args = originals
+    run(args)
+    manifest = (out / "manifest.jsonl").read_text()
+    run(args)
+    assert server.seen("/download/synset") == 1  # every image of it done
+    assert (out / "manifest.jsonl").read_text() == manifest
+    (out / FISH / f"{FISH}_2.jpg").unlink()  # one image lost: its archive again
+    run(args)
+    assert server.seen("/download/synset") == 2
+    assert (out / FISH / f"{FISH}_2.jpg").is_file()
+    assert (out / "manifest.jsonl").read_text() == manifest
+    run(args)
+    assert server.seen("/download/synset") == 2
+
+
 def test_an_original_over_max_bytes_is_refused_unread(
     server: ImageServer, originals: tuple[Path, list[str]]
 ) -> None:
