@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from .cache import cache_path, file_lock
+from .cache import cache_path, file_lock, temp_name
 from .errors import UsageError
 
 DATA = Path(__file__).with_name("data")
@@ -107,7 +107,7 @@ def _rows() -> Iterable[list[str]]:
 
 def build(path: Path) -> None:
     """Build the index database at ``path`` atomically (temp file, then rename)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    tmp = Path(temp_name(str(path)))
     tmp.unlink(missing_ok=True)
     try:
         conn = sqlite3.connect(tmp, isolation_level=None)
