@@ -237,8 +237,25 @@ def get(name: str, option: Any = None) -> Any:
 def set_value(name: str, text: str) -> Any:
     """Store a setting in the config file (atomically, under a lock); returns the value."""
     value = parse_value(name, text)
+    if name == "base_url" and _has_userinfo(value):
+        raise UsageError(
+            f"base_url: a URL with a user name or password is not stored in {config_file()} "
+            "(readable by others): run 'imagenet login' or set IMAGENET_USERNAME and "
+            "IMAGENET_ACCESS_KEY for ImageNet's key, or give the URL in IMAGENET_BASE_URL "
+            "or --base-url"
+        )
     _update(lambda flat: flat.__setitem__(name, value))
     return value
+
+
+def _has_userinfo(url: str) -> bool:
+    """Whether ``url``'s authority holds user-info (``user:password@``, ``token@``)."""
+    from urllib.parse import urlsplit
+
+    try:
+        return "@" in urlsplit(url.strip()).netloc
+    except ValueError:
+        return "@" in url
 
 
 def unset(name: str) -> bool:
