@@ -501,8 +501,14 @@ def clean_cache(parts: Sequence[str] = (), *, dry_run: bool = False) -> Cleaned:
         import shutil
 
         for entry in chosen:
-            if entry.path.is_dir() and not entry.path.is_symlink():
-                shutil.rmtree(entry.path)
-            else:
-                entry.path.unlink(missing_ok=True)
+            try:
+                if entry.path.is_dir() and not entry.path.is_symlink():
+                    shutil.rmtree(entry.path)
+                else:
+                    entry.path.unlink(missing_ok=True)
+            except OSError as exc:
+                raise UsageError(
+                    f"{entry.path}: cannot remove: {exc.strerror or exc} (the cache folder "
+                    f"must be writable for this; set {CACHE_ENV} to another folder)"
+                ) from None
     return Cleaned(chosen, foreign)

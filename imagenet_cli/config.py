@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .cache import file_lock, user_dir, write_text_atomic
-from .errors import ImagenetError, NotFoundError, UsageError
+from .errors import NotFoundError, UsageError
 
 CONFIG_ENV = "IMAGENET_CONFIG"
 CONFIG_FILE = "config.toml"
@@ -73,8 +73,16 @@ def config_dir(create: bool = False) -> Path:
     """The config folder: ``$IMAGENET_CONFIG``, else the platform's user config folder."""
     env = os.environ.get(CONFIG_ENV)
     path = Path(env).expanduser() if env else user_dir("config")
+    if os.path.exists(path) and not os.path.isdir(path):
+        # Said at once: every file under it would fail, each in its own words.
+        raise UsageError(f"{path}: the config folder ({CONFIG_ENV}) is a file, not a folder")
     if create:
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(
+                f"{path}: cannot create the config folder ({CONFIG_ENV}): {exc.strerror}"
+            ) from None
     return path
 
 
@@ -90,8 +98,13 @@ def load() -> dict[str, Any]:
         raw = path.read_bytes()
     except FileNotFoundError:
         return {}
+    except NotADirectoryError:
+        raise UsageError(
+            f"{path.parent}: the config folder ({CONFIG_ENV}) is a file, not a folder"
+        ) from None
     except OSError as exc:
-        raise ImagenetError(f"{path}: cannot read config: {exc.strerror}") from exc
+        # a folder in the file's place, or one we may not read: the config is the user's to fix
+        raise UsageError(f"{path}: cannot read config: {exc.strerror}") from None
     import tomllib  # here: most runs have no config file to parse
 
     try:

@@ -9,6 +9,7 @@ upgrade builds a fresh index and never reads a stale one.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import sqlite3
@@ -58,11 +59,17 @@ def open_index() -> sqlite3.Connection:
     An index file that is not whole (empty, cut short, not a database) is a
     :class:`UsageError` naming it, not a traceback at the first lookup.
     """
-    path = index_path()
+    path = cache_path("index", f"synsets-{fingerprint()}.sqlite", create_parent=False)
     if not path.exists():
-        with file_lock(path.with_suffix(".lock")):
-            if not path.exists():
-                build(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with file_lock(path.with_suffix(".lock")):
+                if not path.exists():
+                    build(path)
+        except OSError as exc:
+            if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise
+            return _in_memory()  # a cache that cannot be written still answers lookups
     uri = f"{path.as_uri()}?mode=ro&immutable=1"
     conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
     try:
@@ -74,6 +81,15 @@ def open_index() -> sqlite3.Connection:
     if row is None or row[0] != str(SCHEMA_VERSION):
         conn.close()
         raise _damaged(path, "no schema version")
+    return conn
+
+
+def _in_memory() -> sqlite3.Connection:
+    """The index built in memory (about a second), for a cache that cannot hold it."""
+    conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    conn.execute("BEGIN")
+    _fill(conn)
+    conn.execute("COMMIT")
     return conn
 
 

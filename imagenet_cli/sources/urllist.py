@@ -110,8 +110,17 @@ def has_index() -> bool:
     return db_path().exists()
 
 
-def _connect() -> sqlite3.Connection:
-    return cache.connect(db_path(), MIGRATIONS)
+def _connect(read: bool = False) -> sqlite3.Connection:
+    """The index database; to ``read``, one in a cache that cannot be written too."""
+    try:
+        return cache.connect(db_path(), MIGRATIONS)
+    except sqlite3.OperationalError:
+        if not read:
+            raise
+    # Read-only (a read-only mount, another user's cache): opened as immutable, as WAL's
+    # shared-memory file cannot be made beside it.
+    uri = f"{db_path().resolve().as_uri()}?mode=ro&immutable=1"
+    return sqlite3.connect(uri, uri=True, isolation_level=None)
 
 
 def is_url(source: str) -> bool:
@@ -127,7 +136,7 @@ def lists() -> list[ListInfo]:
     """Every indexed list, oldest first."""
     if not has_index():
         return []
-    with contextlib.closing(_connect()) as conn:
+    with contextlib.closing(_connect(read=True)) as conn:
         rows = conn.execute(
             "SELECT id, source, fetched_at, etag, last_modified, lines, skipped, wnids "
             "FROM list ORDER BY id"
@@ -150,7 +159,7 @@ def lookup_many(wnids: list[str], *, list_id: int | None = None) -> dict[str, li
     """:func:`lookup` of each of ``wnids``, over one connection."""
     if not has_index():
         return {w: [] for w in wnids}
-    conn = _connect()
+    conn = _connect(read=True)
     try:
         return {w: _refs(conn, w, list_id) for w in wnids}
     finally:
@@ -428,7 +437,7 @@ def index(source: str, *, progress: ProgressFn | None = None, timeout: float = 3
 def _find(key: str) -> tuple[int, int, float] | None:
     if not has_index():
         return None
-    with contextlib.closing(_connect()) as conn:
+    with contextlib.closing(_connect(read=True)) as conn:
         row = conn.execute("SELECT id, size, mtime FROM list WHERE source = ?", (key,)).fetchone()
     return None if row is None else (int(row[0]), int(row[1]), float(row[2]))
 
