@@ -16,6 +16,7 @@ from typing import Any
 
 from .cache import file_lock, user_dir, write_text_atomic
 from .errors import NotFoundError, UsageError
+from .ids import clip
 
 CONFIG_ENV = "IMAGENET_CONFIG"
 CONFIG_FILE = "config.toml"
@@ -167,7 +168,7 @@ def parse_value(name: str, text: str) -> Any:
     try:
         value = parsers[key.type](text)
     except ValueError:
-        raise UsageError(f"{name} takes {_KINDS[key.type]}, not {text!r}") from None
+        raise UsageError(f"{name} takes {_KINDS[key.type]}, not {clip(text)!r}") from None
     problem = check(name, value)
     if problem:
         raise UsageError(f"{name} {problem}")
@@ -181,13 +182,13 @@ def check(name: str, value: Any) -> str:
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)  # TOML writes 30 for 30.0
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        return f"takes {_KINDS[kind]}, not {value!r}"
+        return f"takes {_KINDS[kind]}, not {clip(repr(value))}"
     if isinstance(value, list) and not all(isinstance(item, str) for item in value):
-        return f"takes a list of strings, not {value!r}"
+        return f"takes a list of strings, not {clip(repr(value))}"
     if isinstance(value, float) and (value != value or abs(value) == float("inf")):
-        return f"takes a finite number, not {value!r}"
+        return f"takes a finite number, not {clip(repr(value))}"
     if key.min is not None and value < key.min:
-        return f"must be at least {key.min}, not {value!r}"
+        return f"must be at least {key.min}, not {clip(repr(value))}"
     return ""
 
 
