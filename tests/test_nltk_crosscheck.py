@@ -28,7 +28,8 @@ def wn() -> Any:
             reason = f"nltk WordNet is version {wordnet.get_version()}, not 3.0"
     except (ImportError, LookupError, OSError) as exc:
         reason = (
-            f"nltk WordNet 3.0 data not found ({type(exc).__name__}); run `make wordnet` to enable this check"
+            f"nltk WordNet 3.0 data not found ({type(exc).__name__}); "
+            "run `make wordnet` to enable this check"
         )
     if reason:
         if os.environ.get("CI"):
