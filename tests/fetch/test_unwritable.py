@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run
+from tests.conftest import run, same_on_fast_path
 
 from .conftest import DOG, FISH
 from .server import ImageServer
@@ -60,6 +60,7 @@ def test_a_read_only_cache_serves_what_it_holds_and_refuses_writes_in_one_line(
     read_only: ReadOnly,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("IMAGENET_BASE_URL", server.base)
     for wnid in (FISH, DOG):
@@ -86,6 +87,7 @@ def test_a_read_only_cache_serves_what_it_holds_and_refuses_writes_in_one_line(
         ["cache", "clean"],
     ):
         _one_line(run(args, expect=2).stderr, cache)
+    same_on_fast_path(["fetch", "--wnid", FISH, "--urls-only"], capsys)  # no Typer there
 
 
 def test_an_empty_read_only_cache_still_answers_synset_lookups(
@@ -105,14 +107,16 @@ def test_a_read_only_config_refuses_each_write_in_one_line(
 ) -> None:
     config = Path(os.environ["IMAGENET_CONFIG"])
     run(["config", "set", "fetch.concurrency", "4"])
+    monkeypatch.setenv("IMAGENET_ACCESS_KEY", "k-123456")
+    run(["login", "--username", "ada"])
     read_only(config)
     assert run(["config", "get", "fetch.concurrency"]).stdout == "4\n"
     run(["config", "list"])
-    monkeypatch.setenv("IMAGENET_ACCESS_KEY", "k-123456")
     identity = ["--name", "A", "--email", "a@b.c", "--organization", "X", "--yes"]
     for args in (
         ["terms", "accept", *identity],
         ["login", "--username", "ada"],
+        ["logout"],
         ["config", "set", "fetch.concurrency", "5"],
         ["config", "unset", "fetch.concurrency"],
     ):
