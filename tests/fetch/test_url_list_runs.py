@@ -112,3 +112,22 @@ def test_an_odd_line_in_an_interleaved_list_is_named_by_its_number(tmp_path: Pat
     assert info.lines == 199
     refs = urllist.lookup(WNIDS[3])
     assert [r.image_id for r in refs] == [f"{WNIDS[3]}_{k}" for k in range(5)]
+
+
+def test_a_wnid_keeps_its_list_order_across_grouped_and_interleaved_stretches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(urllist, "CHUNK", 2048)
+    monkeypatch.setattr(urllist, "GROUPED_BYTES", 1 << 20)  # held across many chunks
+    first = WNIDS[0]
+    lines = [_line(first, k) for k in range(100)]  # grouped
+    lines += [_line(w, k) for k in range(100, 130) for w in WNIDS]  # interleaved
+    lines += [_line(first, k) for k in range(130, 230)]  # grouped again
+    path = tmp_path / "mixed.txt"
+    path.write_text("".join(lines))
+    info = urllist.index(str(path))
+    assert (info.lines, info.skipped) == (len(lines), 0)
+    assert [r.image_id for r in urllist.lookup(first)] == [f"{first}_{k}" for k in range(230)]
+    assert [r.image_id for r in urllist.lookup(WNIDS[5])] == [
+        f"{WNIDS[5]}_{k}" for k in range(100, 130)
+    ]
