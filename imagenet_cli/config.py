@@ -151,7 +151,7 @@ def _key(name: str) -> Key:
         return KEYS[name]
     except KeyError:
         known = ", ".join(sorted(KEYS))
-        raise NotFoundError(f"unknown config key {name!r} (known keys: {known})") from None
+        raise NotFoundError(f"unknown config key {clip(name)!r} (known keys: {known})") from None
 
 
 def parse_value(name: str, text: str) -> Any:
