@@ -164,34 +164,81 @@ def _host() -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:40]
 
 
+@functools.cache
+def _owner(pid: int) -> str:
+    """Process ``pid`` in temp names: its pid, and its start time where the system tells
+    it (a pid is reused; a pid and a start time are not). Keyed by pid, as a forked
+    child is another process."""
+    info = _proc_stat(pid)
+    return f"{pid}_{info[1]}" if info else str(pid)
+
+
+def _proc_stat(pid: int) -> tuple[str, str] | None:
+    """``(state, start time)`` of process ``pid`` from ``/proc/PID/stat`` (fields 3 and
+    22), or None where there is no such file (no such process, or no ``/proc``)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            raw = fh.read()
+    except OSError:
+        return None
+    # The command name (field 2) is in parentheses and may hold spaces or ')'.
+    fields = raw[raw.rfind(b")") + 2 :].split()
+    if len(fields) < 20:
+        return None
+    return fields[0].decode("ascii", "replace"), fields[19].decode("ascii", "replace")
+
+
+def process_alive(pid: int, started: str | None = None) -> bool:
+    """Whether process ``pid`` of this machine still runs: a zombie (exited, not yet
+    reaped) does not, nor does a new process that took the pid of one started at
+    ``started`` (a start time as :func:`temp_name` records it)."""
+    if pid <= 0:
+        return False
+    if os.path.isdir("/proc/self"):
+        info = _proc_stat(pid)
+        if info is None:
+            return False
+        state, start = info
+        return state not in ("Z", "X") and (started is None or started == start)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # alive, under another user
+        return True
+    return True
+
+
 def temp_name(path: str) -> str:
-    """A temporary name beside ``path``: ``.NAME.HOST.PID-N.part``.
+    """A temporary name beside ``path``: ``.NAME.HOST.PID_START-N.part``.
 
     Unique across threads, processes and machines writing to one shared folder, and
     recognisable (hidden, ``.part``) so a sweep can remove what a killed run left.
     """
     head, name = os.path.split(path)
-    return os.path.join(head, f".{name}.{_host()}.{os.getpid()}-{next(_TEMP_COUNTER)}.part")
+    owner = _owner(os.getpid())
+    return os.path.join(head, f".{name}.{_host()}.{owner}-{next(_TEMP_COUNTER)}.part")
 
 
 def remove_stale_temp(path: str) -> bool:
     """Remove ``path`` if it is a :func:`temp_name` file that a process of this machine
-    left when it was killed (that process no longer exists); True if removed."""
+    left when it was killed (that process is gone, a zombie, or its pid now names
+    another process); True if removed."""
     name = os.path.basename(path)
     if not (name.startswith(".") and name.endswith(".part")):
         return False
     head, _, tail = name[: -len(".part")].rpartition(".")
-    pid, dash, count = tail.partition("-")
+    owner, dash, count = tail.partition("-")
+    pid, _, started = owner.partition("_")
     if not (dash and pid.isdigit() and count.isdigit() and head.endswith("." + _host())):
         return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        with contextlib.suppress(OSError):
-            os.unlink(path)
-            return True
-    except OSError:  # alive, under another user
-        pass
+    if started and not started.isdigit():
+        return False
+    if process_alive(int(pid), started or None):
+        return False
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+        return True
     return False
 
 
@@ -454,8 +501,14 @@ def clean_cache(parts: Sequence[str] = (), *, dry_run: bool = False) -> Cleaned:
         import shutil
 
         for entry in chosen:
-            if entry.path.is_dir() and not entry.path.is_symlink():
-                shutil.rmtree(entry.path)
-            else:
-                entry.path.unlink(missing_ok=True)
+            try:
+                if entry.path.is_dir() and not entry.path.is_symlink():
+                    shutil.rmtree(entry.path)
+                else:
+                    entry.path.unlink(missing_ok=True)
+            except OSError as exc:
+                raise UsageError(
+                    f"{entry.path}: cannot remove: {exc.strerror or exc} (the cache folder "
+                    f"must be writable for this; set {CACHE_ENV} to another folder)"
+                ) from None
     return Cleaned(chosen, foreign)

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from .cache import file_lock, user_dir, write_text_atomic
-from .errors import ImagenetError, UsageError
+from .errors import UsageError
+from .ids import clip
 
 CONFIG_ENV = "IMAGENET_CONFIG"
 CONFIG_FILE = "config.toml"
@@ -79,8 +80,16 @@ def config_dir(create: bool = False) -> Path:
     """The config folder: ``$IMAGENET_CONFIG``, else the platform's user config folder."""
     env = os.environ.get(CONFIG_ENV)
     path = Path(env).expanduser() if env else user_dir("config")
+    if os.path.exists(path) and not os.path.isdir(path):
+        # Said at once: every file under it would fail, each in its own words.
+        raise UsageError(f"{path}: the config folder ({CONFIG_ENV}) is a file, not a folder")
     if create:
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(
+                f"{path}: cannot create the config folder ({CONFIG_ENV}): {exc.strerror}"
+            ) from None
     return path
 
 
@@ -96,8 +105,13 @@ def load() -> dict[str, Any]:
         raw = path.read_bytes()
     except FileNotFoundError:
         return {}
+    except NotADirectoryError:
+        raise UsageError(
+            f"{path.parent}: the config folder ({CONFIG_ENV}) is a file, not a folder"
+        ) from None
     except OSError as exc:
-        raise ImagenetError(f"{path}: cannot read config: {exc.strerror}") from exc
+        # a folder in the file's place, or one we may not read: the config is the user's to fix
+        raise UsageError(f"{path}: cannot read config: {exc.strerror}") from None
     import tomllib  # here: most runs have no config file to parse
 
     try:
@@ -147,7 +161,7 @@ def _key(name: str) -> Key:
         pass
     near = nearest_key(name)
     hint = f"did you mean {near}?" if near else f"known keys: {', '.join(sorted(KEYS))}"
-    raise UsageError(f"unknown config key {name!r} ({hint})")
+    raise UsageError(f"unknown config key {clip(name)!r} ({hint})") from None
 
 
 def nearest_key(name: str) -> str | None:
@@ -177,7 +191,7 @@ def parse_value(name: str, text: str) -> Any:
     try:
         value = parsers[key.type](text)
     except ValueError:
-        raise UsageError(f"{name} takes {_KINDS[key.type]}, not {text!r}") from None
+        raise UsageError(f"{name} takes {_KINDS[key.type]}, not {clip(text)!r}") from None
     problem = check(name, value)
     if problem:
         raise UsageError(f"{name} {problem}")
@@ -191,13 +205,13 @@ def check(name: str, value: Any) -> str:
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)  # TOML writes 30 for 30.0
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        return f"takes {_KINDS[kind]}, not {value!r}"
+        return f"takes {_KINDS[kind]}, not {clip(repr(value))}"
     if isinstance(value, list) and not all(isinstance(item, str) for item in value):
-        return f"takes a list of strings, not {value!r}"
+        return f"takes a list of strings, not {clip(repr(value))}"
     if isinstance(value, float) and (value != value or abs(value) == float("inf")):
-        return f"takes a finite number, not {value!r}"
+        return f"takes a finite number, not {clip(repr(value))}"
     if key.min is not None and value < key.min:
-        return f"must be at least {key.min}, not {value!r}"
+        return f"must be at least {key.min}, not {clip(repr(value))}"
     return ""
 
 
@@ -260,8 +274,25 @@ def get(name: str, option: Any = None) -> Any:
 def set_value(name: str, text: str) -> Any:
     """Store a setting in the config file (atomically, under a lock); returns the value."""
     value = parse_value(name, text)
+    if name == "base_url" and _has_userinfo(value):
+        raise UsageError(
+            f"base_url: a URL with a user name or password is not stored in {config_file()} "
+            "(readable by others): run 'imagenet login' or set IMAGENET_USERNAME and "
+            "IMAGENET_ACCESS_KEY for ImageNet's key, or give the URL in IMAGENET_BASE_URL "
+            "or --base-url"
+        )
     _update(lambda flat: flat.__setitem__(name, value))
     return value
+
+
+def _has_userinfo(url: str) -> bool:
+    """Whether ``url``'s authority holds user-info (``user:password@``, ``token@``)."""
+    from urllib.parse import urlsplit
+
+    try:
+        return "@" in urlsplit(url.strip()).netloc
+    except ValueError:
+        return "@" in url
 
 
 def unset(name: str) -> bool:

@@ -101,25 +101,39 @@ def save(username: str, access_key: str) -> Path:
 
 
 def load(required: bool = False) -> Credentials | None:
-    """The credentials: environment first, then the stored file; None when there are none."""
+    """The credentials, each half from the environment first, then the stored file: an
+    access key set alone (``IMAGENET_ACCESS_KEY``) goes with the stored username, as a
+    username set alone goes with the stored key. None when there are none."""
     user, key = os.environ.get(USER_ENV, "").strip(), os.environ.get(KEY_ENV, "").strip()
+    if not (user and key):
+        stored = _stored()
+        if stored is not None:
+            user, key = user or stored.username, key or stored.access_key
     if user and key:
         return Credentials(user, key)
+    if key:
+        register_secret(key)  # unused, yet never shown
+    if required:
+        lead = (
+            f"{KEY_ENV} is set, but no username: set {USER_ENV} or"
+            if key
+            else "original images need an ImageNet username and access key:"
+        )
+        raise TermsError(f"{lead} run 'imagenet login' (or set {USER_ENV} and {KEY_ENV})")
+    return None
+
+
+def _stored() -> Credentials | None:
+    """The stored credentials, None when none are stored."""
     try:
         data = json.loads(path().read_text(encoding="utf-8"))
         return Credentials(str(data["username"]), str(data["access_key"]))
     except FileNotFoundError:
-        pass
+        return None
     except (OSError, ValueError, KeyError, TypeError):
         raise ImagenetError(
             f"{path()}: unreadable credentials; run 'imagenet login' again"
         ) from None
-    if required:
-        raise TermsError(
-            "original images need an ImageNet username and access key: run 'imagenet login' "
-            f"(or set {USER_ENV} and {KEY_ENV})"
-        )
-    return None
 
 
 def clear() -> bool:

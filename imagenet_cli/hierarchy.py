@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from . import releases
 from .errors import NotFoundError, UsageError
-from .ids import NAME_RE, is_utf8, offset_of, wnid
+from .ids import NAME_RE, clip, is_utf8, offset_of, wnid
 from .synset_index import below_sets, normalize, open_index
 
 ROOT = "n00001740"  # entity.n.01
@@ -172,20 +172,20 @@ class Hierarchy:
         if offset is not None:
             if self.conn.execute("SELECT 1 FROM synset WHERE offset = ?", (offset,)).fetchone():
                 return offset
-            raise NotFoundError(f"{text}: no WordNet 3.0 noun synset has this id")
+            raise NotFoundError(f"{clip(text)}: no WordNet 3.0 noun synset has this id")
         match = NAME_RE.match(text)
         if match:
             if match.group(2).lower() != "n":
-                raise NotFoundError(f"{text}: not a noun synset (ImageNet holds nouns only)")
+                raise NotFoundError(f"{clip(text)}: not a noun synset (ImageNet holds nouns only)")
             name = f"{match.group(1).lower()}.n.{int(match.group(3)):02d}"
             if not is_utf8(name):
-                raise NotFoundError(f"{text}: no synset of this name")
+                raise NotFoundError(f"{clip(text)}: no synset of this name")
             row = self.conn.execute("SELECT offset FROM synset WHERE name = ?", (name,)).fetchone()
             if row:
                 return int(row[0])
-            raise NotFoundError(f"{text}: no synset of this name")
+            raise NotFoundError(f"{clip(text)}: no synset of this name")
         raise NotFoundError(
-            f"{text}: not a synset id (give a wnid like n02084071, an offset like 02084071, "
+            f"{clip(text)}: not a synset id (give a wnid like n02084071, an offset like 02084071, "
             "or a name like dog.n.01; 'imagenet synset search' finds words)"
         )
 

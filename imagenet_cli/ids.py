@@ -13,6 +13,18 @@ from .errors import NotFoundError, UsageError
 WNID_RE = re.compile(r"^n(\d{8})$")
 OFFSET_RE = re.compile(r"^(\d{8})$")
 NAME_RE = re.compile(r"^(.+)\.([a-zA-Z])\.(\d{1,3})$")  # any case, as the lemma: DOG.N.01
+SHOWN = 200  # the most of a value a message echoes
+MAX_LINE = 65_536  # the most of a line of ids held at once; the rest is counted, not kept
+
+
+def clip(text: str, total: int | None = None) -> str:
+    """``text`` as a message echoes it: whole up to :data:`SHOWN` characters, else its
+    start and its length (``nnnn… (209,715,370 characters)``); ``total`` is the length
+    of the whole when ``text`` is already only its start."""
+    total = len(text) if total is None else total
+    if total <= SHOWN:
+        return text
+    return f"{text[:SHOWN]}… ({total:,} characters)"
 
 
 def is_utf8(text: str) -> bool:
@@ -56,10 +68,8 @@ def expand_stdin(values: Iterable[str], stream: IO[str] | None = None) -> Iterat
         if value != "-":
             yield value
             continue
-        for line in stream or _stdin():
-            item = _line_id(line)
-            if item:
-                yield item
+        for _number, item in _numbered(stream or _stdin(), "<stdin>"):
+            yield item
 
 
 def stdin_once(given: Mapping[str, str | Sequence[str] | None]) -> None:
@@ -92,10 +102,10 @@ def read_id_lines(path: str) -> list[tuple[int, str]]:
     """``(line number, id)`` of each id in a file (``-``: stdin), read as
     :func:`expand_stdin` reads them, so errors can name the line."""
     if path == "-":
-        return _numbered(_stdin())
+        return list(_numbered(_stdin(), "<stdin>"))
     try:
         with Path(path).open(encoding="utf-8") as fh:
-            return _numbered(fh)
+            return list(_numbered(fh, path))
     except FileNotFoundError:
         raise NotFoundError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -112,6 +122,30 @@ def listed_ids(values: Iterable[str], files: Iterable[str]) -> list[tuple[str, s
     return pairs
 
 
-def _numbered(stream: IO[str]) -> list[tuple[int, str]]:
-    numbered = ((number, _line_id(line)) for number, line in enumerate(stream, 1))
-    return [(number, ident) for number, ident in numbered if ident]
+def _numbered(stream: IO[str], name: str) -> Iterator[tuple[int, str]]:
+    """``(line number, id)`` of each line of ``stream`` that holds one. A line is read
+    at most :data:`MAX_LINE` characters at a time, so a huge one (a file that is not a
+    list of ids) is never held whole; one whose first field is that long is a
+    :class:`NotFoundError` naming the line, its start and its length."""
+    for number, (head, total) in enumerate(_bounded_lines(stream), 1):
+        item = _line_id(head)
+        if item and total > len(head) and head.endswith(item):
+            raise NotFoundError(
+                f"{name}: line {number}: {clip(item, total)}: not a synset id (a line far "
+                "longer than any id)"
+            )
+        if item:
+            yield number, item
+
+
+def _bounded_lines(stream: IO[str]) -> Iterator[tuple[str, int]]:
+    """Each line's first :data:`MAX_LINE` characters, and the line's length (without
+    its line break)."""
+    while head := stream.readline(MAX_LINE):
+        total, last = len(head), head
+        if len(head) == MAX_LINE and not head.endswith("\n"):
+            while more := stream.readline(MAX_LINE):
+                total, last = total + len(more), more
+                if more.endswith("\n"):
+                    break
+        yield head, total - last.endswith("\n")

@@ -9,6 +9,7 @@ upgrade builds a fresh index and never reads a stale one.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import sqlite3
@@ -16,7 +17,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .cache import cache_path, file_lock
+from .cache import cache_path, file_lock, temp_name
 from .errors import UsageError
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def fingerprint() -> str:
 
 def index_path() -> Path:
     """Where this version of the index lives in the cache."""
-    return cache_path("index", f"synsets-{fingerprint()}.sqlite")
+    return cache_path("index", f"synsets-{fingerprint()}.sqlite", create_parent=False)
 
 
 def open_index() -> sqlite3.Connection:
@@ -64,9 +65,15 @@ def open_index() -> sqlite3.Connection:
     """
     path = index_path()
     if not path.exists():
-        with _notice(path), file_lock(path.with_suffix(".lock")):
-            if not path.exists():
-                build(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with _notice(path), file_lock(path.with_suffix(".lock")):
+                if not path.exists():
+                    build(path)
+        except OSError as exc:
+            if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise
+            return _in_memory()  # a cache that cannot be written still answers lookups
     uri = f"{path.as_uri()}?mode=ro&immutable=1"
     conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
     try:
@@ -88,6 +95,15 @@ def _notice(path: Path) -> AbstractContextManager[object]:
     from . import hooks
 
     return hooks.index_build(path) if hooks.index_build else nullcontext()
+
+
+def _in_memory() -> sqlite3.Connection:
+    """The index built in memory (about a second), for a cache that cannot hold it."""
+    conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    conn.execute("BEGIN")
+    _fill(conn)
+    conn.execute("COMMIT")
+    return conn
 
 
 def _damaged(path: Path, reason: str) -> UsageError:
@@ -120,7 +136,7 @@ def _rows() -> Iterable[list[str]]:
 
 def build(path: Path) -> None:
     """Build the index database at ``path`` atomically (temp file, then rename)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    tmp = Path(temp_name(str(path)))
     tmp.unlink(missing_ok=True)
     try:
         conn = sqlite3.connect(tmp, isolation_level=None)

@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 
+from ..cache import temp_name
 from ..drivers import map_batches
 from .outputs import make_folder
 from .records import Annotation, unsafe_part
@@ -88,7 +89,7 @@ def crop_image(ann: Annotation, opts: CropOptions) -> CropResult:
                 folder = os.path.join(opts.out, b.wnid)
                 os.makedirs(folder, exist_ok=True)
                 target = os.path.join(folder, f"{stem}_{k}.jpg")
-                tmp = f"{target}.{os.getpid()}.part"
+                tmp = temp_name(target)
                 rgb.crop((x0, y0, x1, y1)).save(tmp, "JPEG", quality=opts.quality)
                 os.replace(tmp, target)
                 written += 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from itertools import repeat
@@ -64,40 +65,69 @@ def _is_xml(name: str) -> bool:
     return name[-4:].lower() == ".xml"
 
 
-def _listing(folder: str) -> list[str]:
-    """A folder's entry names, sorted; a subfolder's name ends in ``/`` so that the
-    order is that of a sorted list of full paths."""
+def _listing(folder: str) -> tuple[list[str], set[str]]:
+    """A folder's entry names, sorted, and those that are neither a file nor a folder
+    (a FIFO, socket or device: opening a FIFO waits for a writer, for ever). A
+    subfolder's name ends in ``/`` so that the order is that of a sorted list of full
+    paths."""
+    names: list[str] = []
+    special: set[str] = set()
     try:
         with os.scandir(folder) as it:
-            names = [e.name + "/" if e.is_dir(follow_symlinks=False) else e.name for e in it]
+            for e in it:
+                if e.is_dir(follow_symlinks=False):
+                    names.append(e.name + "/")
+                    continue
+                names.append(e.name)
+                # the entry's type from the listing; a symbolic link's from its target
+                if not e.is_file() and (not e.is_symlink() or os.path.exists(e.path)):
+                    special.add(e.name)
     except OSError:
-        return []
+        return [], set()
     names.sort()
-    return names
+    return names, special
 
 
 def _folder_items(folder: str, max_bytes: int) -> Iterator[Item]:
     """The XML files and archives below ``folder`` as work items, in sorted full-path
     order. Each folder is listed on its own (memory stays that of the largest one),
     its XML files built in one go (a folder of annotations holds thousands of them
-    and nothing else). Symbolic links to folders are not followed (no loops)."""
-    names = _listing(folder)
+    and nothing else). Symbolic links to folders are not followed (no loops). A FIFO,
+    socket or device is an item with its problem, never opened."""
+    names, special = _listing(folder)
     prefix = os.path.join(folder, "")
-    files = [
-        _tuple_new(Item, (path, path, None, None))
-        for path in [prefix + name for name in names if name[-4:].lower() == ".xml"]
-    ]
-    if len(files) == len(names):
-        yield from files
-        return
+    if not special:
+        files = [
+            _tuple_new(Item, (path, path, None, None))
+            for path in [prefix + name for name in names if name[-4:].lower() == ".xml"]
+        ]
+        if len(files) == len(names):
+            yield from files
+            return
     for name in names:
         path = prefix + name.rstrip("/")
-        if name.endswith("/"):
+        if name in special:
+            if _is_xml(name) or is_archive_name(name):
+                yield Item(path, problem=f"not a regular file ({_kind(path)}); left out")
+        elif name.endswith("/"):
             yield from _folder_items(path, max_bytes)
         elif _is_xml(name):
             yield _tuple_new(Item, (path, path, None, None))
         elif is_archive_name(name):
             yield from _archive_file(path, max_bytes)
+
+
+def _kind(path: str) -> str:
+    """What a path that is neither a file nor a folder is, in a word or two."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return "unreadable"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a file"
 
 
 def read_bounded(path: str, max_bytes: int, *, dir_fd: int | None = None) -> bytes:
@@ -203,10 +233,61 @@ def _path_items(path: str, max_bytes: int) -> Iterator[Item]:
         yield from _folder_items(path, max_bytes)
     elif is_archive_name(path):
         yield from _archive_file(path, max_bytes)
-    elif os.path.exists(path):
+    elif os.path.isfile(path):
         yield Item(path, path=path)
+    elif os.path.exists(path):
+        yield from _stream_items(path, max_bytes)
     else:
         yield Item(path, problem="no such file or folder")
+
+
+_TAR_MAGIC = (257, b"ustar")  # where a tar header (POSIX or GNU) says what it is
+
+
+def _stream_items(path: str, max_bytes: int) -> Iterator[Item]:
+    """A FIFO or device given as INPUT (``<(zcat boxes.tar.gz)``, a named pipe): opened
+    once and read as a stream, an archive or one XML file by its first bytes (it
+    cannot be opened again: a second open waits for a writer that is gone)."""
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed below, after a lazy generator
+    except OSError as exc:
+        yield Item(path, problem=f"cannot open: {exc.strerror}")
+        return
+    with fh:
+        try:
+            head = fh.read(512)
+            at, magic = _TAR_MAGIC
+            if head[:2] == b"\x1f\x8b" or head[at : at + len(magic)] == magic:
+                yield from archive_items(io.BufferedReader(_Rejoined(head, fh)), path, max_bytes)
+                return
+            data = head + fh.read(max_bytes + 1 - len(head))
+        except OSError as exc:
+            yield Item(path, problem=f"cannot read: {exc.strerror}")
+            return
+    if len(data) > max_bytes:
+        yield Item(path, problem=f"over the limit of {max_bytes} bytes")
+    else:
+        yield _tuple_new(Item, (path, None, data, None))
+
+
+class _Rejoined(io.RawIOBase):
+    """The bytes already read from a stream, then the rest of it: a file again."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        self.head, self.rest = head, rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        if self.head:
+            n = min(len(view), len(self.head))
+            view[:n], self.head = self.head[:n], self.head[n:]
+            return n
+        data = self.rest.read(len(view))
+        view[: len(data)] = data
+        return len(data)
 
 
 def _archive_file(path: str, max_bytes: int) -> Iterator[Item]:

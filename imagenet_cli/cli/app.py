@@ -11,6 +11,7 @@ from typer.core import TyperGroup
 from .. import __version__
 from ..errors import ExitCode, ImagenetError
 from ..output import messages
+from ..places import refused_write
 
 
 class RootGroup(TyperGroup):
@@ -29,6 +30,12 @@ class RootGroup(TyperGroup):
         except ImagenetError as err:
             messages.error(str(err))
             raise typer.Exit(int(err.exit_code)) from None
+        except OSError as exc:
+            refused = refused_write(exc)
+            if refused is None:
+                raise
+            messages.error(str(refused))
+            raise typer.Exit(int(refused.exit_code)) from None
         except (KeyboardInterrupt, typer.Abort):
             # Click turns Ctrl-C (at a prompt too) into "Aborted!" and exit 1; the
             # documented code for an interrupted command is 130, as on the fast path.

@@ -50,6 +50,14 @@ def try_run(argv: list[str]) -> int | None:
     except ImagenetError as err:
         messages.error(str(err))
         return int(err.exit_code)
+    except OSError as exc:
+        from ..places import refused_write
+
+        refused = refused_write(exc)
+        if refused is None:
+            raise
+        messages.error(str(refused))
+        return int(refused.exit_code)
     except KeyboardInterrupt:
         messages.error("interrupted")  # as the Typer app says it
         return 130

@@ -16,11 +16,14 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import gzip
+import itertools
+import operator
 import os
 import sqlite3
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from itertools import repeat
 from pathlib import Path
 from typing import IO
 
@@ -110,8 +113,17 @@ def has_index() -> bool:
     return db_path().exists()
 
 
-def _connect() -> sqlite3.Connection:
-    return cache.connect(db_path(), MIGRATIONS)
+def _connect(read: bool = False) -> sqlite3.Connection:
+    """The index database; to ``read``, one in a cache that cannot be written too."""
+    try:
+        return cache.connect(db_path(), MIGRATIONS)
+    except sqlite3.OperationalError:
+        if not read:
+            raise
+    # Read-only (a read-only mount, another user's cache): opened as immutable, as WAL's
+    # shared-memory file cannot be made beside it.
+    uri = f"{db_path().resolve().as_uri()}?mode=ro&immutable=1"
+    return sqlite3.connect(uri, uri=True, isolation_level=None)
 
 
 def is_url(source: str) -> bool:
@@ -127,7 +139,7 @@ def lists() -> list[ListInfo]:
     """Every indexed list, oldest first."""
     if not has_index():
         return []
-    with contextlib.closing(_connect()) as conn:
+    with contextlib.closing(_connect(read=True)) as conn:
         rows = conn.execute(
             "SELECT id, source, fetched_at, etag, last_modified, lines, skipped, wnids "
             "FROM list ORDER BY id"
@@ -150,7 +162,7 @@ def lookup_many(wnids: list[str], *, list_id: int | None = None) -> dict[str, li
     """:func:`lookup` of each of ``wnids``, over one connection."""
     if not has_index():
         return {w: [] for w in wnids}
-    conn = _connect()
+    conn = _connect(read=True)
     try:
         return {w: _refs(conn, w, list_id) for w in wnids}
     finally:
@@ -349,6 +361,13 @@ def _run_lines(piece: bytes, first: int, wnid: str, counts: _Counts) -> bytes:
     return "".join(kept).encode("utf-8", errors="replace")
 
 
+# Lines of interleaved wnids held before they are stored, grouped by wnid: one row per
+# wnid per this much, written in wnid order, instead of a row per line at a random
+# place of the wnid index (20x slower for a list interleaved across 20,000 wnids).
+GROUPED_BYTES = 32 << 20
+_HEAD = operator.itemgetter(slice(0, 10))  # a line's "nDDDDDDDD_"
+
+
 def _insert(
     conn: sqlite3.Connection, list_id: int, stream: IO[bytes], progress: ProgressFn | None
 ) -> _Counts:
@@ -358,10 +377,21 @@ def _insert(
         if progress:
             progress(n, None, "")
 
+    insert = "INSERT INTO run (list_id, wnid, n, data) VALUES (?, ?, ?, ?)"
     batch: list[tuple[int, str, int, bytes]] = []
-    compress = zlib.compress
+    held = _Held()
     line = 1  # the number of the line at ``pos`` of the chunk
     for chunk in _chunks(stream, on_bytes):
+        n = held.add(chunk) if _interleaved(chunk) else 0
+        if n:
+            counts.wnid, counts.runs, counts.ids = "", [], {}  # no stretch goes on past it
+            counts.lines += n
+            line += n
+            if held.size >= GROUPED_BYTES:
+                conn.executemany(insert, held.rows(list_id, counts.wnids))
+            continue
+        if held.size:  # stored first: a wnid's rows stay in list order
+            conn.executemany(insert, held.rows(list_id, counts.wnids))
         pos = 0
         for wnid, start, end in split_runs(chunk):
             line += chunk.count(b"\n", pos, start)  # blank lines between runs
@@ -373,13 +403,86 @@ def _insert(
                 kept = _run_lines(piece, line, wnid, counts)
                 if kept:
                     counts.wnids.add(wnid)
-                    batch.append((list_id, wnid, kept.count(b"\n"), compress(kept, 1)))
+                    batch.append((list_id, wnid, kept.count(b"\n"), _compress(kept)))
             line += piece.count(b"\n")
             pos = end
         line += chunk.count(b"\n", pos)
-        conn.executemany("INSERT INTO run (list_id, wnid, n, data) VALUES (?, ?, ?, ?)", batch)
+        conn.executemany(insert, batch)
         batch.clear()
+    conn.executemany(insert, held.rows(list_id, counts.wnids))
     return counts
+
+
+def _compress(data: bytes) -> bytes:
+    """``data`` in zlib's format, as :func:`zlib.decompress` reads it. A 4 KiB window
+    and a small state: zlib's defaults (32 KiB, level 8 memory) cost 60 µs a call to
+    set up, more than compressing a run of a few kB, and a list holds 20,000 wnids;
+    URLs repeat themselves within a few lines, so the output is even a little smaller."""
+    packer = zlib.compressobj(1, zlib.DEFLATED, 12, 4)
+    return packer.compress(data) + packer.flush()
+
+
+def _interleaved(chunk: bytes) -> bool:
+    """Whether the wnid changes often in the first lines of ``chunk`` (a list grouped
+    by wnid, as fall11's is, changes once every few hundred lines)."""
+    heads = [part[:10] for part in chunk.split(b"\n", 64)[:64]]
+    return sum(a != b for a, b in itertools.pairwise(heads)) > 8
+
+
+class _Held:
+    """Lines of interleaved wnids, grouped by wnid until they are stored: one row per
+    wnid for many chunks."""
+
+    def __init__(self) -> None:
+        self.pieces: dict[bytes, list[bytes]] = {}  # "nDDDDDDDD_" -> runs of lines
+        self.size = 0
+
+    def add(self, chunk: bytes) -> int:
+        """Take the lines of ``chunk`` by wnid, each wnid's in list order, and return
+        how many, when every line is a plain ``id<TAB>url`` of its wnid and no id is
+        repeated; else take nothing and return 0 (the chunk is then read in list
+        order, each odd line named by its number). Checked on the whole chunk at once,
+        as :func:`_plain_ids` checks a run: a Python step per line would cost more
+        than the rest of indexing."""
+        lines = chunk.split(b"\n")
+        lines.pop()  # a chunk ends with a line break
+        n = len(lines)
+        if list(map(bytes.count, lines, repeat(b"\t"))).count(1) != n:
+            return 0  # a line without a tab, or with two
+        fields = chunk.replace(b"\n", b"\t").split(b"\t")  # id, URL, id, URL, ...
+        # The least URL starts with the least byte: none is empty or starts with a
+        # space or a control character (as "\r" of a line end).
+        if n and min(fields[1::2])[:1] <= b" ":
+            return 0
+        if len(set(fields[0 : 2 * n : 2])) != n:  # an id twice (an id holds its wnid)
+            return 0
+        del fields
+        for head in set(map(_HEAD, lines)):
+            # "nDDDDDDDD_" starts each line, and so its id (a tab ends it)
+            if len(head) != 10 or head[0] != 110 or head[9] != 95 or not head[1:9].isdigit():
+                return 0
+        lines.sort(key=_HEAD)  # stable: each wnid's lines keep their order
+        pieces = self.pieces
+        for head, group in itertools.groupby(lines, _HEAD):
+            held = pieces.get(head)
+            if held is None:
+                pieces[head] = [b"\n".join(group)]
+            else:
+                held.append(b"\n".join(group))
+        self.size += len(chunk)
+        return n
+
+    def rows(self, list_id: int, wnids: set[str]) -> list[tuple[int, str, int, bytes]]:
+        """One row per wnid, its lines in list order, in wnid order (the index takes
+        them in its own order), each wnid added to ``wnids``; emptied."""
+        rows = []
+        for head in sorted(self.pieces):
+            data = b"\n".join(self.pieces[head]) + b"\n"
+            wnid = head[:9].decode()
+            wnids.add(wnid)
+            rows.append((list_id, wnid, data.count(b"\n"), _compress(data)))
+        self.pieces, self.size = {}, 0
+        return rows
 
 
 def ensure_indexed(
@@ -428,7 +531,7 @@ def index(source: str, *, progress: ProgressFn | None = None, timeout: float = 3
 def _find(key: str) -> tuple[int, int, float] | None:
     if not has_index():
         return None
-    with contextlib.closing(_connect()) as conn:
+    with contextlib.closing(_connect(read=True)) as conn:
         row = conn.execute("SELECT id, size, mtime FROM list WHERE source = ?", (key,)).fetchone()
     return None if row is None else (int(row[0]), int(row[1]), float(row[2]))
 

@@ -162,6 +162,35 @@ def test_login_mode_and_key_never_shown(
     assert not path.exists()
 
 
+@pytest.mark.parametrize("url", ["http://ada:s3cretPW@host", "https://t0kenvalue@host/x"])
+def test_config_refuses_a_password_in_base_url(url: str) -> None:
+    res = run(["config", "set", "base_url", url], expect=2)
+    assert "imagenet login" in res.stderr and "IMAGENET_ACCESS_KEY" in res.stderr
+    assert "s3cretPW" not in res.stderr and "t0kenvalue" not in res.stderr
+    assert not (Path(os.environ["IMAGENET_CONFIG"]) / "config.toml").exists()
+    run(["config", "set", "base_url", "http://mirror.example/imagenet"])
+
+
+def test_an_access_key_in_the_environment_alone_beats_the_stored_one(
+    server: ImageServer, tmp_path: Path, accepted: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IMAGENET_ACCESS_KEY", "stale-key-1234")
+    run(["login", "--username", server.username])
+    monkeypatch.setenv("IMAGENET_ACCESS_KEY", server.access_key)  # with the stored username
+    out = tmp_path / "orig"
+    args = ["fetch", "--wnid", FISH, "--original", "--out", str(out), "--base-url", server.base]
+    run(args)
+    assert sorted(p.name for p in (out / FISH).iterdir()) == [f"{FISH}_1.jpg", f"{FISH}_2.jpg"]
+    # the environment's username goes with it too; a key with no username anywhere is
+    # one line, exit 4
+    run(["logout"])
+    monkeypatch.setenv("IMAGENET_USERNAME", server.username)
+    run([*args[:-3], str(tmp_path / "again"), *args[-2:]])
+    monkeypatch.delenv("IMAGENET_USERNAME")
+    res = run([*args[:-3], str(tmp_path / "none"), *args[-2:]], expect=4)
+    assert "IMAGENET_USERNAME" in res.stderr and server.access_key not in res.stderr
+
+
 @pytest.mark.parametrize("where", ["/nowhere", ":1"])
 def test_an_original_archive_that_cannot_be_had_is_an_error(
     server: ImageServer,
@@ -215,7 +244,7 @@ def test_redact_masks_a_urls_password() -> None:
 
 
 def test_a_password_in_the_base_url_is_used_but_never_shown(
-    server: ImageServer, accepted: object, tmp_path: Path
+    server: ImageServer, accepted: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import base64
 
@@ -240,7 +269,8 @@ def test_a_password_in_the_base_url_is_used_but_never_shown(
     outputs.append(run(["urls", "index", f"{base}/fall11.txt"]))
     outputs.append(run(["urls", "info", "-f", "tsv"]))
     assert "ada:***@127.0.0.1" in outputs[-1].stdout
-    outputs.append(run(["config", "set", "base_url", base]))
+    outputs.append(run(["config", "set", "base_url", base], expect=2))  # never in the file
+    monkeypatch.setenv("IMAGENET_BASE_URL", base)
     outputs.append(run(["config", "get", "base_url"]))
     assert outputs[-1].stdout == f"http://ada:***@127.0.0.1:{server.port}\n"
     outputs.append(run(["config", "list", "-f", "json"]))

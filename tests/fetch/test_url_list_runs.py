@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
+import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 
-from imagenet_cli.sources.urllist import split_runs
+import pytest
+
+from imagenet_cli.sources import ImageRef, urllist
+from imagenet_cli.sources.urllist import ListInfo, split_runs
 
 
 def runs_line_by_line(chunk: bytes) -> Iterator[tuple[str | None, int, int]]:
@@ -58,3 +64,70 @@ def test_runs_are_found_as_a_line_by_line_reading_finds_them() -> None:
                 ]
         chunk = b"\n".join(lines) + (b"\n" if lines and rng.random() < 0.9 else b"")
         assert list(split_runs(chunk)) == list(runs_line_by_line(chunk))
+
+
+def _indexed(path: Path) -> tuple[ListInfo, dict[str, list[ImageRef]], int]:
+    info = urllist.index(str(path))
+    with contextlib.closing(sqlite3.connect(urllist.db_path())) as conn:
+        rows = conn.execute("SELECT count(*) FROM run WHERE list_id = ?", (info.id,)).fetchone()[0]
+    return info, urllist.lookup_many(WNIDS, list_id=info.id), int(rows)
+
+
+WNIDS = [f"n{1440764 + k:08d}" for k in range(40)]
+
+
+def _line(w: str, k: int) -> str:
+    return f"{w}_{k}\thttp://farm{k % 9}.example/{k}/{w}_{k}.jpg\n"
+
+
+def test_an_interleaved_list_indexes_as_its_grouped_twin_in_a_row_per_wnid(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # small chunks and a small hold, so the list spans several of each
+    monkeypatch.setattr(urllist, "CHUNK", 4096)
+    monkeypatch.setattr(urllist, "GROUPED_BYTES", 16_384)
+    grouped, interleaved = tmp_path / "grouped.txt", tmp_path / "interleaved.txt"
+    grouped.write_text("".join(_line(w, k) for w in WNIDS for k in range(60)))
+    interleaved.write_text("".join(_line(w, k) for k in range(60) for w in WNIDS))
+    g_info, g_refs, _ = _indexed(grouped)
+    i_info, i_refs, rows = _indexed(interleaved)
+    assert (i_info.lines, i_info.wnids, i_info.skipped) == (g_info.lines, 40, 0) == (2400, 40, 0)
+    assert [(r.image_id, r.url) for w in WNIDS for r in i_refs[w]] == [
+        (r.image_id, r.url) for w in WNIDS for r in g_refs[w]
+    ]
+    assert all(len(i_refs[w]) == 60 for w in WNIDS)
+    assert rows <= 40 * 12  # a row per wnid per hold, not a row per line (2,400)
+
+
+def test_an_odd_line_in_an_interleaved_list_is_named_by_its_number(tmp_path: Path) -> None:
+    lines = [_line(w, k) for k in range(5) for w in WNIDS]
+    lines[36] = f"{WNIDS[36]}_99\n"  # no URL
+    lines[77] = lines[3]  # an id already on line 4
+    path = tmp_path / "odd.txt"
+    path.write_text("".join(lines))
+    info = urllist.index(str(path))
+    assert [(s.line, s.reason.split(" (")[0]) for s in info.skipped_lines] == [
+        (37, "no URL after the image id"),
+    ]
+    assert info.lines == 199
+    refs = urllist.lookup(WNIDS[3])
+    assert [r.image_id for r in refs] == [f"{WNIDS[3]}_{k}" for k in range(5)]
+
+
+def test_a_wnid_keeps_its_list_order_across_grouped_and_interleaved_stretches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(urllist, "CHUNK", 2048)
+    monkeypatch.setattr(urllist, "GROUPED_BYTES", 1 << 20)  # held across many chunks
+    first = WNIDS[0]
+    lines = [_line(first, k) for k in range(100)]  # grouped
+    lines += [_line(w, k) for k in range(100, 130) for w in WNIDS]  # interleaved
+    lines += [_line(first, k) for k in range(130, 230)]  # grouped again
+    path = tmp_path / "mixed.txt"
+    path.write_text("".join(lines))
+    info = urllist.index(str(path))
+    assert (info.lines, info.skipped) == (len(lines), 0)
+    assert [r.image_id for r in urllist.lookup(first)] == [f"{first}_{k}" for k in range(230)]
+    assert [r.image_id for r in urllist.lookup(WNIDS[5])] == [
+        f"{WNIDS[5]}_{k}" for k in range(100, 130)
+    ]

@@ -6,11 +6,14 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import subprocess
 import sys
 import tarfile
+import time
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from imagenet_cli.cache import remove_stale_temp, temp_name
@@ -137,7 +140,7 @@ def test_a_rerun_names_images_it_does_not_write_and_sweeps_dead_temp_files(
     args = ("--from", str(tree.root), "--to", str(dst), "--wnid", WNID)
     extract(*args, "--per-class", "3")
     folder = dst / "train" / WNID
-    dead = Path(temp_name(str(folder / "x.JPEG"))).name.replace(f".{os.getpid()}-", ".999999999-")
+    dead = re.sub(r"\.\d+(_\d+)?-", ".999999999-", Path(temp_name(str(folder / "x.JPEG"))).name)
     (folder / dead).write_bytes(b"half")
     (dst / dead.replace("x.JPEG", "manifest.csv")).write_bytes(b"half")
     err = extract(*args, "--per-class", "2", "--seed", "7")
@@ -180,11 +183,49 @@ def test_bbox_from_an_unpacked_annotation_folder(tree: Tree, tmp_path: Path) -> 
     assert "no annotation matches any image of this subset" in err
 
 
+def _zombie() -> int:
+    """A child process that has exited and is not reaped yet: a zombie."""
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    return pid
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
+def test_a_zombies_and_a_reused_pids_temp_files_are_stale(tmp_path: Path) -> None:
+    from imagenet_cli.cache import _owner, _proc_stat, process_alive
+
+    zombie = _zombie()
+    try:
+        assert not process_alive(zombie)
+        mine = Path(temp_name(str(tmp_path / "a.JPEG")))
+        host = mine.name.split(".")[-3]
+        started = _proc_stat(zombie)
+        assert started is not None
+        of_zombie = tmp_path / f".a.JPEG.{host}.{zombie}_{started[1]}-0.part"
+        # this process's pid, with another start time: an earlier process that had it
+        reused = tmp_path / f".a.JPEG.{host}.{os.getpid()}_1-0.part"
+        for path in (mine, of_zombie, reused):
+            path.write_bytes(b"")
+        assert mine.name.split(".")[-2].startswith(_owner(os.getpid()) + "-")
+        assert [remove_stale_temp(str(p)) for p in (mine, of_zombie, reused)] == [
+            False,
+            True,
+            True,
+        ]
+    finally:
+        os.waitpid(zombie, 0)
+
+
 def test_only_dead_processes_temp_files_of_this_machine_are_removed(tmp_path: Path) -> None:
     tmp_path = tmp_path / "folder"
     tmp_path.mkdir()
     alive = Path(temp_name(str(tmp_path / "a.JPEG")))
-    dead = tmp_path / alive.name.replace(f".{os.getpid()}-", ".999999999-")
+    dead = tmp_path / re.sub(r"\.\d+(_\d+)?-", ".999999999-", alive.name)
     elsewhere = tmp_path / ".a.JPEG.otherhost.999999999-0.part"
     mine = tmp_path / ".notes.part"
     for path in (alive, dead, elsewhere, mine):

@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""`imagenet urls index` whatever the line order: the same list grouped by wnid (as
+ImageNet's fall11_urls.txt is) and interleaved across the wnids (a shuffled or
+re-exported list: mirrors, img2dataset exports), each indexed by a whole process in a
+fresh cache; then one wnid looked up, in-process and as `fetch --urls-only --offline`.
+
+Reports each order's time and peak memory (the process's maximum resident set), and
+the ratio interleaved / grouped (the goal: within 1.5x, in flat memory).
+
+  .venv/bin/python benchmarks/bench_urls_index.py                  # 2 M lines, 20,000 wnids
+  .venv/bin/python benchmarks/bench_urls_index.py --lines 200000 --wnids 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from _bench import compile_package, imagenet_command, settle
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def line(wnid: str, k: int) -> str:
+    return f"{wnid}_{k}\thttp://farm{k % 9}.static.flickr.com/{k}/{k * 7919}_a1b2c3d4e5.jpg\n"
+
+
+def generate(path: Path, wnids: list[str], per: int, interleaved: bool) -> None:
+    """``per`` lines of each wnid: all of a wnid's together, or one of each in turn."""
+    with path.open("w") as fh:
+        if interleaved:
+            for k in range(1, per + 1):
+                fh.write("".join(line(w, k) for w in wnids))
+        else:
+            for w in wnids:
+                fh.write("".join(line(w, k) for k in range(1, per + 1)))
+
+
+def run(cmd: list[str], env: dict[str, str]) -> tuple[float, int, float]:
+    """Seconds, peak resident memory (KB) and CPU seconds (user + system) of one whole
+    process: on a shared machine its CPU time varies less than its wall time."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    secs = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr.read().decode()[-2000:]}")
+    return secs, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--lines", type=int, default=2_000_000)
+    ap.add_argument("--wnids", type=int, default=20_000)
+    ap.add_argument("--repeat", type=int, default=1, help="index runs of each order")
+    ap.add_argument("--work", default="/tmp/bench-urls-index")
+    a = ap.parse_args()
+    compile_package()
+    work = Path(a.work)
+    work.mkdir(parents=True, exist_ok=True)
+    sys.path.insert(0, str(ROOT))
+    from imagenet_cli import releases
+
+    wnids = releases.classes("imagenet21k")[: a.wnids]  # real ones: fetch checks them
+    per = max(1, a.lines // len(wnids))
+    config = dict(os.environ, IMAGENET_CONFIG=str(work / "config"))
+    accept = ["terms", "accept", "--yes", "--name", "B", "--email", "b@example.org"]
+    subprocess.run([*imagenet_command(), *accept, "--organization", "B"], env=config, check=True)
+    figures: dict[str, tuple[float, int, float]] = {}
+    for order in ("grouped", "interleaved"):
+        path = work / f"{order}.txt"
+        generate(path, wnids, per, order == "interleaved")
+        cache = work / f"cache-{order}"
+        env = dict(os.environ, IMAGENET_CACHE=str(cache), IMAGENET_CONFIG=str(work / "config"))
+        runs = []
+        for _ in range(a.repeat):
+            shutil.rmtree(cache, ignore_errors=True)
+            settle(None)
+            runs.append(run([*imagenet_command(), "urls", "index", str(path), "-q"], env))
+        secs = statistics.median(r[0] for r in runs)
+        cpu = statistics.median(r[2] for r in runs)
+        figures[order] = (secs, max(r[1] for r in runs), cpu)
+        print(
+            f"{order:>11}: {len(wnids) * per:,} lines in {secs:.1f} s "
+            f"({len(wnids) * per / secs:,.0f} lines/s; CPU {cpu:.1f} s), "
+            f"peak RSS {figures[order][1] / 1024:.0f} MB"
+        )
+        path.unlink()
+    ratio = figures["interleaved"][0] / figures["grouped"][0]
+    cpu_ratio = figures["interleaved"][2] / figures["grouped"][2]
+    print(
+        f"      ratio: interleaved / grouped = {ratio:.2f} in time, {cpu_ratio:.2f} in CPU "
+        "(goal: at most 1.5)"
+    )
+    for order in ("grouped", "interleaved"):
+        os.environ["IMAGENET_CACHE"] = str(work / f"cache-{order}")
+        from imagenet_cli.sources import urllist
+
+        probes = [wnids[len(wnids) // 3], wnids[len(wnids) // 2], wnids[-1]]
+        looks = []
+        for w in probes * 5:
+            t = time.perf_counter()
+            refs = urllist.lookup(w)
+            looks.append((time.perf_counter() - t) * 1000)
+            assert len(refs) == per, (w, len(refs))
+        env = dict(os.environ, IMAGENET_CONFIG=str(work / "config"))
+        cli = [*imagenet_command(), "fetch", "--wnid", probes[0], "--urls-only", "--offline"]
+        run(cli, env)  # the first builds the synset index in this cache
+        cli_ms = statistics.median(run(cli, env)[0] for _ in range(5)) * 1000
+        print(
+            f"{order:>11}: one wnid's {per} URLs: lookup median {statistics.median(looks):.1f} ms "
+            f"in-process; 'fetch --urls-only --offline' {cli_ms:.0f} ms (median of 5)"
+        )
+    for order in ("grouped", "interleaved"):
+        shutil.rmtree(work / f"cache-{order}", ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
