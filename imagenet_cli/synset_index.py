@@ -136,6 +136,7 @@ def _rows() -> Iterable[list[str]]:
 
 def build(path: Path) -> None:
     """Build the index database at ``path`` atomically (temp file, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(temp_name(str(path)))
     tmp.unlink(missing_ok=True)
     try:

@@ -110,5 +110,5 @@ def test_a_huge_line_in_an_id_file_is_one_short_line(tmp_path: Path, command: st
 def test_an_echoed_argument_is_cut() -> None:
     res = run(["synset", "show", "x" * 5000], expect=3)
     assert res.stderr.startswith(f"imagenet: error: {'x' * 200}… (5,000 characters): not a")
-    res = run(["config", "get", "k" * 5000], expect=3)
+    res = run(["config", "get", "k" * 5000], expect=2)
     assert f"'{'k' * 200}… (5,000 characters)'" in res.stderr and len(res.stderr) < 600
