@@ -357,7 +357,7 @@ def bench_index(a: argparse.Namespace, work: Path) -> None:
     shutil.rmtree(work / "icache", ignore_errors=True)
     secs, _ = timed([*imagenet_command(), "urls", "index", str(path), "-q", "-f", "json"], env)
     os.environ["IMAGENET_CACHE"] = env["IMAGENET_CACHE"]
-    from imagenet_cli.sources import urllist
+    from imagenet_cli.fetch.sources import urllist
 
     probes = [
         wnids[len(wnids) // 3],

@@ -100,7 +100,7 @@ def main() -> None:
     )
     for order in ("grouped", "interleaved"):
         os.environ["IMAGENET_CACHE"] = str(work / f"cache-{order}")
-        from imagenet_cli.sources import urllist
+        from imagenet_cli.fetch.sources import urllist
 
         probes = [wnids[len(wnids) // 3], wnids[len(wnids) // 2], wnids[-1]]
         looks = []

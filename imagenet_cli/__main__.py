@@ -15,7 +15,7 @@ def main(argv: list[str] | None = None) -> None:
         # `imagenet ... | head` ends quietly, as other Unix tools do.
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     from . import hooks
-    from .output import index_notice
+    from .cli.output import index_notice
 
     hooks.index_build = index_notice  # a terminal sees why the first run takes seconds
     try:
@@ -45,7 +45,7 @@ def _flush_stdout(code: str | int | None) -> str | int | None:
     try:
         sys.stdout.flush()
     except OSError as exc:
-        from .output import discard_stdout, messages
+        from .cli.output import discard_stdout, messages
 
         discard_stdout()
         if isinstance(exc, BrokenPipeError):

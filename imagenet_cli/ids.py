@@ -27,6 +27,11 @@ def clip(text: str, total: int | None = None) -> str:
     return f"{text[:SHOWN]}… ({total:,} characters)"
 
 
+def printable(name: str) -> str:
+    """``name`` safe to print and store: bytes that were not UTF-8 as ``\\xNN``."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def is_utf8(text: str) -> bool:
     """Whether ``text`` came from valid UTF-8: an argument, a line or a file name that
     was not holds lone surrogates (Python's stand-ins for its bytes), which neither

@@ -191,7 +191,8 @@ def test_startup_imports_no_heavy_module() -> None:
 def test_fetch_imports_its_network_stack_only_when_it_downloads() -> None:
     # `fetch --urls-only --offline` answers from the cache: it must not pay for
     # httpx, pycurl, certifi, Pillow or urllib.request (which pulls in http.client and email).
-    modules = "import imagenet_cli.fetch, imagenet_cli.download, imagenet_cli.transport"
+    parts = ("local", "download", "transport")
+    modules = "import " + ", ".join(f"imagenet_cli.fetch.{m}" for m in parts)
     heavy = ("httpx", "pycurl", "certifi", "PIL", "urllib.request", "http.client")
     assert _loaded_after(modules, heavy) == []
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from imagenet_cli import terms
+from imagenet_cli.fetch import terms
 
 from .conftest import run
 

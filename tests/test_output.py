@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from imagenet_cli.cli.output import OutputError, emit_rows
 from imagenet_cli.errors import UsageError
-from imagenet_cli.output import OutputError, emit_rows
 
 
 class _Full(io.StringIO):
@@ -36,7 +36,7 @@ def test_ids_of_rows_without_an_id_column_are_refused_not_none() -> None:
 
 
 def test_counted_agrees_with_its_number() -> None:
-    from imagenet_cli.output import counted
+    from imagenet_cli.cli.output import counted
 
     assert counted(1, "box", "boxes") == "1 box"
     assert counted(0, "box", "boxes") == "0 boxes"

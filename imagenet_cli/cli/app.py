@@ -10,8 +10,8 @@ from typer.core import TyperGroup
 
 from .. import __version__
 from ..errors import ExitCode, ImagenetError
-from ..output import messages
 from ..places import refused_write
+from .output import messages
 
 
 class RootGroup(TyperGroup):

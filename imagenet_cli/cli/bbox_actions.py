@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..output import (
+from .output import (
     Format,
     GuardedStream,
     Outcome,

@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 
 from ..config import minimum
-from ..output import Outcome, emit_rows
 from .common import BaseUrlOpt, FormatOpt, NoHeaderOpt, QuietOpt, RecursiveReleaseOpt
+from .output import Outcome, emit_rows
 from .terms import AcceptTermsOpt, EmailOpt, NameOpt, OrgOpt
 
 
@@ -48,11 +48,12 @@ def bbox_fetch(
 
     Example: imagenet bbox fetch --wnid n01440764
     """
-    from .. import config, terms
-    from ..bbox_fetch import fetch_bboxes
+    from .. import config
+    from ..fetch import terms
+    from ..fetch.bbox_archives import fetch_bboxes
+    from ..fetch.sources import check_base_url
     from ..hierarchy import Hierarchy
     from ..ids import expand_stdin
-    from ..sources import check_base_url
 
     terms.gate(accept_terms, name, email, organization)
     h = Hierarchy.default()

@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 
 from .. import cache
-from ..output import counted, emit_lines, emit_rows, messages
 from .common import DryRunOpt, FormatOpt, NoHeaderOpt
+from .output import counted, emit_lines, emit_rows, messages
 
 app = typer.Typer(
     # Help texts are plain text: '[default: ...]' must show, not vanish as markup.

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ..config import minimum
-from ..output import Format
+from .output import Format
 
 FormatOpt = Annotated[
     Format | None,

@@ -7,10 +7,10 @@ from typing import Annotated
 import typer
 
 from .. import config
-from ..credentials import redact
 from ..errors import UsageError
-from ..output import Outcome, dumps, emit_lines, emit_rows, messages
+from ..fetch.credentials import redact
 from .common import FormatOpt, NoHeaderOpt
+from .output import Outcome, dumps, emit_lines, emit_rows, messages
 
 app = typer.Typer(
     # Help texts are plain text: '[default: ...]' must show, not vanish as markup.

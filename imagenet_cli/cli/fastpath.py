@@ -20,7 +20,7 @@ def try_run(argv: list[str]) -> int | None:
     if not argv:
         return None
     from ..errors import ImagenetError
-    from ..output import emit_lines, messages
+    from .output import emit_lines, messages
 
     if argv == ["--version"]:  # what install checks in scripts run, so Typer stays unloaded
         from .. import __version__

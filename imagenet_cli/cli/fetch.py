@@ -14,7 +14,6 @@ import typer
 
 from ..config import minimum
 from ..errors import UsageError
-from ..output import messages
 from . import fetch_actions as act
 from .cluster_opts import SchedulerOpt, batch_size_opt
 from .common import (
@@ -27,6 +26,7 @@ from .common import (
     VerboseOpt,
     WorkersOpt,
 )
+from .output import messages
 from .terms import AcceptTermsOpt, EmailOpt, NameOpt, OrgOpt
 
 FAILED_HELP = "exit 1 if any URL failed (default: exit 0 once the run completed)"
@@ -282,7 +282,7 @@ def login(
 
     Example: imagenet login --username ada
     """
-    from .. import credentials
+    from ..fetch import credentials
 
     user = username or os.environ.get(credentials.USER_ENV, "").strip()
     key = os.environ.get(credentials.KEY_ENV, "").strip()
@@ -303,7 +303,7 @@ def logout() -> None:
 
     Example: imagenet logout
     """
-    from .. import credentials
+    from ..fetch import credentials
 
     if credentials.clear():
         messages.info("credentials removed")

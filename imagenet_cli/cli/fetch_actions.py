@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ExitCode, NotFoundError, UsageError
-from ..output import Format, Outcome, counted, emit_rows, messages
+from .output import Format, Outcome, counted, emit_rows, messages
 
 if TYPE_CHECKING:
-    from ..fetch import FetchResult
+    from ..fetch.item import FetchResult
 
 
 def fetch(
@@ -58,10 +58,11 @@ def fetch(
     organization: str | None = None,
 ) -> int:
     """``imagenet fetch``."""
-    from .. import config, terms
-    from ..fetch import select
+    from .. import config
+    from ..fetch import terms
+    from ..fetch.selection import select
+    from ..fetch.sources import ListOptions, check_base_url
     from ..ids import expand_stdin, listed_ids, stdin_once
-    from ..sources import ListOptions, check_base_url
 
     if image_format not in ("jpeg", "keep"):
         raise UsageError(f"--image-format takes jpeg or keep, not {image_format!r}")
@@ -182,9 +183,9 @@ def _download(
     verbose: bool,
     strict: bool,
 ) -> int:
-    from ..download import DownloadOptions
-    from ..fetch import FetchOptions
-    from ..fetch import fetch as run_fetch
+    from ..fetch.download import DownloadOptions
+    from ..fetch.item import FetchOptions
+    from ..fetch.local import fetch as run_fetch
     from ..images import ImageOptions
     from .fetch_progress import FetchProgress
 
@@ -232,7 +233,7 @@ def _download(
                 bar.total(advance, total, text)
 
             if o.get("scheduler"):
-                from ..fetch_cluster import fetch_on_cluster
+                from ..fetch.cluster import fetch_on_cluster
 
                 found = fetch_on_cluster(
                     refs,
@@ -259,7 +260,7 @@ def _download(
         _summary(counts, by_wnid, done_before, elapsed, options.manifest_path)
     if strict and not failed and done_before:
         # a resumed run: failures recorded by the earlier runs count too
-        from ..fetch import Manifest
+        from ..fetch.manifest import Manifest
 
         rows = Manifest(options.manifest_path).load()
         failed = sum(
@@ -280,7 +281,7 @@ def _summary(
     if sys.stderr.isatty():  # for people watching; logs get the line below only
         from rich.table import Table
 
-        from ..output import stderr_console
+        from .output import stderr_console
 
         table = Table(title="fetch summary", box=None, header_style="bold")
         table.add_column("status")
@@ -313,8 +314,8 @@ def _originals(
     quiet: bool,
     strict: bool,
 ) -> int:
-    from .. import credentials
-    from ..fetch import fetch_originals, is_archive_row
+    from ..fetch import credentials
+    from ..fetch.originals import fetch_originals, is_archive_row
     from ..hierarchy import Hierarchy
 
     creds = credentials.load(required=True)

@@ -12,7 +12,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..fetch import FetchResult
+    from ..fetch.item import FetchResult
 
 SHOWN = 8  # synset bars at most: with dozens of downloads in flight, more help nobody
 
@@ -80,7 +80,7 @@ class FetchProgress:
 
     def __enter__(self) -> FetchProgress:
         if self.enabled:
-            from ..output import progress_bars
+            from .output import progress_bars
 
             self._bar = progress_bars()
             self._bar.__enter__()

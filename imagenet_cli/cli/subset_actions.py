@@ -5,7 +5,7 @@ Each takes the parsed options and returns the exit code.
 
 from __future__ import annotations
 
-from ..output import Format, Outcome, counted, emit_rows, messages, progress
+from .output import Format, Outcome, counted, emit_rows, messages, progress
 
 
 def extract(

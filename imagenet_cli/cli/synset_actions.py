@@ -16,7 +16,7 @@ from .. import releases
 from ..errors import ExitCode, ImagenetError, NotFoundError, UsageError
 from ..hierarchy import ROOT, Hierarchy, Synset, TreeNode
 from ..ids import expand_stdin
-from ..output import (
+from .output import (
     Format,
     Outcome,
     color_enabled,

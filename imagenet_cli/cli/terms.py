@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .. import terms as core
 from ..errors import TermsError, UsageError
-from ..output import (
+from ..fetch import terms as core
+from .common import DocumentFormatOpt, FormatOpt, NoHeaderOpt
+from .output import (
     emit_json,
     emit_lines,
     emit_records,
@@ -20,7 +21,6 @@ from ..output import (
     stdout_console,
     stdout_is_tty,
 )
-from .common import DocumentFormatOpt, FormatOpt, NoHeaderOpt
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from ..credentials import redact
-from ..output import emit_records, emit_rows, messages, progress
+from ..fetch.credentials import redact
 from .common import FormatOpt, NoHeaderOpt, QuietOpt
+from .output import emit_records, emit_rows, messages, progress
 from .terms import AcceptTermsOpt, EmailOpt, NameOpt, OrgOpt
 
 app = typer.Typer(
@@ -51,8 +51,8 @@ def index(
 
     Example: imagenet urls index fall11_urls.txt
     """
-    from .. import terms
-    from ..sources import urllist
+    from ..fetch import terms
+    from ..fetch.sources import urllist
 
     if urllist.is_url(source):
         terms.gate(accept_terms, name, email, organization)
@@ -88,9 +88,9 @@ def info(
 
     Example: imagenet urls info --wnid n01440764
     """
+    from ..fetch.sources import urllist
     from ..hierarchy import Hierarchy
     from ..ids import expand_stdin
-    from ..sources import urllist
 
     if wnid:
         h = Hierarchy.default()

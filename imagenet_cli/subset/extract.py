@@ -26,11 +26,11 @@ from ..cache import LockBusy, file_lock, remove_stale_temp, temp_name, write_byt
 from ..drivers import batched, failure_reason, map_batches, session
 from ..errors import NotFoundError, StorageError, UsageError, storage_error
 from ..hierarchy import Hierarchy
-from ..ids import is_wnid
+from ..ids import is_wnid, printable
 from . import imaging
 from .plan import SPLITS, Options, Plan, WorkItem, make_plan
 from .selection import Selection, select
-from .sources import ClassFolders, LabelledFolder, Source, Split, open_source, printable
+from .sources import ClassFolders, LabelledFolder, Source, Split, open_source
 
 if TYPE_CHECKING:
     from ..drivers.cluster import Cluster

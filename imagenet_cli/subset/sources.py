@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import NotFoundError, UsageError
-from ..ids import is_utf8, is_wnid
+from ..ids import is_utf8, is_wnid, printable
 
 if TYPE_CHECKING:
     from .tars import ArchiveIndex
@@ -66,11 +66,6 @@ def is_image_name(name: str) -> bool:
     """Whether a file name (no folder) is an image's: an image extension, and not hidden
     (macOS's ``._x.JPEG`` beside ``x.JPEG`` holds metadata, not an image)."""
     return not name.startswith(".") and name.lower().endswith(IMAGE_EXTENSIONS)
-
-
-def printable(name: str) -> str:
-    """``name`` safe to print and store: bytes that were not UTF-8 as ``\\xNN``."""
-    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _not_utf8(path: str) -> str:

@@ -28,8 +28,7 @@ from typing import TYPE_CHECKING, Any
 from ..archive import unsafe_name
 from ..cache import cache_path, connect, file_lock
 from ..errors import NotFoundError, UsageError
-from ..ids import is_utf8
-from .sources import printable
+from ..ids import is_utf8, printable
 
 if TYPE_CHECKING:
     import tarfile

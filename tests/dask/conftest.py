@@ -97,7 +97,7 @@ def tree_bytes(root: Path) -> dict[str, bytes]:
 def loud_messages() -> Iterator[None]:
     """``subset extract -q`` sets the process-wide ``messages.quiet`` and leaves it
     set: put it back so later tests see their messages."""
-    from imagenet_cli.output import messages
+    from imagenet_cli.cli.output import messages
 
     quiet = messages.quiet
     yield

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from imagenet_cli import terms
+from imagenet_cli.fetch import terms
 from tests.conftest import run
 from tests.fetch.server import ImageServer
 
@@ -138,10 +138,10 @@ def test_a_slow_batch_holds_back_no_other_batchs_rows(
     import contextlib
     import json
 
-    from imagenet_cli.download import DownloadOptions
-    from imagenet_cli.fetch import FetchOptions
-    from imagenet_cli.fetch_cluster import fetch_on_cluster
-    from imagenet_cli.sources import ImageRef
+    from imagenet_cli.fetch.cluster import fetch_on_cluster
+    from imagenet_cli.fetch.download import DownloadOptions
+    from imagenet_cli.fetch.item import FetchOptions
+    from imagenet_cli.fetch.sources import ImageRef
 
     one, _ = servers
     one.slow_seconds = 3.0

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from imagenet_cli import terms
+from imagenet_cli.fetch import terms
 
 from .server import ImageServer
 

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from imagenet_cli.fetch import FetchOptions, fetch
+from imagenet_cli.fetch.item import FetchOptions
+from imagenet_cli.fetch.local import fetch
+from imagenet_cli.fetch.sources import ImageRef
+from imagenet_cli.fetch.transport import CurlSession, TransportError
 from imagenet_cli.images import ImageOptions
-from imagenet_cli.sources import ImageRef
-from imagenet_cli.transport import CurlSession, TransportError
 from tests.conftest import resize_disk, run
 
 from .conftest import FISH

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from imagenet_cli import terms
+from imagenet_cli.fetch import terms
 from tests.conftest import run, same_on_fast_path
 
 from .conftest import DOG, FISH
@@ -225,7 +225,7 @@ def test_login_without_key_on_a_pipe() -> None:
 
 
 def test_redact_masks_keys_and_query() -> None:
-    from imagenet_cli.credentials import Credentials, redact
+    from imagenet_cli.fetch.credentials import Credentials, redact
 
     creds = Credentials("u", "abcd/efgh+ij")
     assert "abcd" not in repr(creds)
@@ -235,7 +235,7 @@ def test_redact_masks_keys_and_query() -> None:
 
 
 def test_redact_masks_a_urls_password() -> None:
-    from imagenet_cli.credentials import redact
+    from imagenet_cli.fetch.credentials import redact
 
     assert redact("http://ada:pw@h:1/x?y=1: HTTP 404") == "http://ada:***@h:1/x?y=1: HTTP 404"
     assert redact("'https://ada:p@ss@h/'") == "'https://ada:***@h/'"  # the last @ ends it
@@ -424,7 +424,7 @@ def test_urls_info_counts_what_fetch_gets_and_index_names_what_it_skips(
 def test_url_lists_cut_into_chunks_index_as_one_list(
     tmp_path: Path, accepted: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from imagenet_cli.sources import urllist
+    from imagenet_cli.fetch.sources import urllist
 
     monkeypatch.setattr(urllist, "CHUNK", 64)  # a wnid's lines over many chunks
     w = "n01560419"

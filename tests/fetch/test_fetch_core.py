@@ -11,11 +11,13 @@ from typing import cast
 import pytest
 from PIL import Image, ImageDraw
 
-from imagenet_cli.download import Downloader, DownloadOptions
-from imagenet_cli.fetch import FetchOptions, FetchResult, Manifest, fetch
+from imagenet_cli.fetch.download import Downloader, DownloadOptions
+from imagenet_cli.fetch.item import FetchOptions, FetchResult
+from imagenet_cli.fetch.local import fetch
+from imagenet_cli.fetch.manifest import Manifest
+from imagenet_cli.fetch.sources import ImageRef
+from imagenet_cli.fetch.transport import normalise_url
 from imagenet_cli.images import ImageOptions, check_image
-from imagenet_cli.sources import ImageRef
-from imagenet_cli.transport import normalise_url
 
 from .conftest import FISH
 from .server import ImageServer
@@ -253,7 +255,7 @@ def test_per_host_bound(server: ImageServer, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("value,expected", [("2", 2.0), ("0", 0.0), ("junk", None)])
 def test_retry_after(value: str, expected: float | None) -> None:
-    from imagenet_cli.download import retry_delay
+    from imagenet_cli.fetch.download import retry_delay
 
     got = retry_delay(1, value, base=0.5, cap=60)
     if expected is None:
@@ -265,7 +267,7 @@ def test_retry_after(value: str, expected: float | None) -> None:
 def test_backoff_grows_and_is_capped() -> None:
     import random
 
-    from imagenet_cli.download import retry_delay
+    from imagenet_cli.fetch.download import retry_delay
 
     rng = random.Random(1)
     waits = [retry_delay(n, None, base=1.0, cap=5.0, rng=rng) for n in range(1, 7)]
@@ -302,7 +304,7 @@ def test_no_fork_while_pillow_is_still_importing(monkeypatch: pytest.MonkeyPatch
     an import lock held by a thread it does not have."""
     import threading
 
-    from imagenet_cli import fetch as fetch_module
+    from imagenet_cli.fetch import local as fetch_module
 
     done = threading.Event()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from imagenet_cli.cli.fetch_progress import SHOWN, FetchProgress, InFlight
-from imagenet_cli.fetch import FetchResult
+from imagenet_cli.fetch.item import FetchResult
 
 
 def wnids(n: int) -> list[str]:

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from imagenet_cli.download import Downloader, DownloadOptions
-from imagenet_cli.fetch import FetchOptions, claim_output, fetch
+from imagenet_cli.fetch.download import Downloader, DownloadOptions
+from imagenet_cli.fetch.item import FetchOptions
+from imagenet_cli.fetch.local import claim_output, fetch
+from imagenet_cli.fetch.sources import ImageRef
 from imagenet_cli.images import ImageOptions
-from imagenet_cli.sources import ImageRef
 from tests.conftest import run
 
 from .conftest import FISH

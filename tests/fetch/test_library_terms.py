@@ -7,13 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from imagenet_cli import terms
-from imagenet_cli.bbox_fetch import fetch_bboxes
 from imagenet_cli.errors import TermsError
-from imagenet_cli.fetch import FetchOptions, fetch, fetch_originals
-from imagenet_cli.sources import ImageRef, ListOptions
-from imagenet_cli.sources.api import fetch_lists
-from imagenet_cli.sources.urllist import index
+from imagenet_cli.fetch import terms
+from imagenet_cli.fetch.bbox_archives import fetch_bboxes
+from imagenet_cli.fetch.item import FetchOptions
+from imagenet_cli.fetch.local import fetch
+from imagenet_cli.fetch.originals import fetch_originals
+from imagenet_cli.fetch.sources import ImageRef, ListOptions
+from imagenet_cli.fetch.sources.api import fetch_lists
+from imagenet_cli.fetch.sources.urllist import index
 
 from .conftest import FISH
 from .server import ImageServer

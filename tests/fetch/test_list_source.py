@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from imagenet_cli.errors import ListSourceError
-from imagenet_cli.fetch import select
-from imagenet_cli.sources import ListOptions
+from imagenet_cli.fetch.selection import select
+from imagenet_cli.fetch.sources import ListOptions
 from tests.conftest import run
 
 from .conftest import DOG, FISH
@@ -124,8 +124,10 @@ def test_select_raises_for_a_base_url_with_no_lists(accepted: object) -> None:
 SNIPPET = """
 from pathlib import Path
 from imagenet_cli.errors import ImagenetError
-from imagenet_cli.fetch import FetchOptions, fetch, select
-from imagenet_cli.sources import ListOptions
+from imagenet_cli.fetch.item import FetchOptions
+from imagenet_cli.fetch.local import fetch
+from imagenet_cli.fetch.selection import select
+from imagenet_cli.fetch.sources import ListOptions
 
 try:
     sel = select(["n01440764", "n01443537"], ListOptions(base_url=MIRROR), limit=50)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from imagenet_cli.robots import refusal
+from imagenet_cli.fetch.robots import refusal
 from tests.conftest import run
 
 from .conftest import FISH

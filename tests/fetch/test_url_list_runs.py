@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from imagenet_cli.sources import ImageRef, urllist
-from imagenet_cli.sources.urllist import ListInfo, split_runs
+from imagenet_cli.fetch.sources import ImageRef, urllist
+from imagenet_cli.fetch.sources.urllist import ListInfo, split_runs
 
 
 def runs_line_by_line(chunk: bytes) -> Iterator[tuple[str | None, int, int]]:

@@ -25,29 +25,26 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from ..drivers import batched, failure_reason, session
+from ..errors import UsageError
+from ..images import load_plugins
 from .download import Downloader
-from .drivers import batched, failure_reason, session
-from .errors import UsageError
-from .fetch import (
-    FetchOptions,
-    FetchResult,
+from .item import FetchOptions, FetchResult, ProgressFn
+from .local import (
     ItemCounter,
-    Manifest,
-    ProgressFn,
     Recorder,
     claim_output,
-    clean_partials,
     closing_manifest,
     error_row,
-    plan,
     start_threads,
     warm_up,
 )
-from .images import load_plugins
+from .manifest import Manifest
+from .plan import clean_partials, plan
 from .sources import ImageRef
 
 if TYPE_CHECKING:
-    from .drivers.cluster import Cluster
+    from ..drivers.cluster import Cluster
 
 BATCH_SIZE = 64  # URLs per task
 HOST_BUCKETS = 256  # hosts hash into this many semaphores (two in one bucket share it)

@@ -14,10 +14,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..cache import cache_dir, write_text_atomic
+from ...cache import cache_dir, write_text_atomic
+from ...errors import ListSourceError
 from ..credentials import redact
 from ..download import Downloader, DownloadOptions, Fetched
-from ..errors import ListSourceError
 from . import ImageList, ImageRef, ListOptions
 
 MAPPING_PATH = "/api/text/imagenet.synset.geturls.getmapping?wnid={wnid}"

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from enum import Enum, StrEnum
 from typing import IO, TYPE_CHECKING, Any
 
-from .errors import ExitCode, ImagenetError, UsageError
+from ..errors import ExitCode, ImagenetError, UsageError
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager

@@ -37,8 +37,8 @@ class ListOptions:
 def check_base_url(url: str) -> str:
     """``url`` without its trailing ``/`` when it is an http(s) URL a request can go to;
     else :class:`~imagenet_cli.errors.UsageError` naming it (its password masked)."""
+    from ...errors import UsageError
     from ..credentials import redact
-    from ..errors import UsageError
     from ..transport import normalise_url
 
     try:

@@ -27,9 +27,9 @@ from itertools import repeat
 from pathlib import Path
 from typing import IO
 
-from .. import cache
+from ... import cache
+from ...errors import ImagenetError, NotFoundError
 from ..credentials import redact
-from ..errors import ImagenetError, NotFoundError
 from . import ImageRef
 
 CHUNK = 8 << 20

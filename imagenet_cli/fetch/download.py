@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urljoin
 
-from . import __version__
+from .. import __version__
 from .credentials import redact
 from .transport import (
     ACCEPT_ENCODING,

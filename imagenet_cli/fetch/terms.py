@@ -15,12 +15,12 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .cache import write_text_atomic
-from .config import config_dir
-from .errors import ImagenetError, TermsError, UsageError
+from ..cache import write_text_atomic
+from ..config import config_dir
+from ..errors import ImagenetError, TermsError, UsageError
 
 TERMS_FILE = "terms.json"
-TERMS_TEXT = Path(__file__).with_name("data") / "terms.md"
+TERMS_TEXT = Path(__file__).parent.parent / "data" / "terms.md"
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 # The packaged text; tests point this at another file to simulate a new version.

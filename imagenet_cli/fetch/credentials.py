@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
-from .config import config_dir
-from .errors import ImagenetError, TermsError, UsageError
+from ..config import config_dir
+from ..errors import ImagenetError, TermsError, UsageError
 
 CREDENTIALS_FILE = "credentials.json"
 USER_ENV = "IMAGENET_USERNAME"

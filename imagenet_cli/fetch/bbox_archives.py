@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cache import cache_dir, write_bytes_atomic
+from ..cache import cache_dir, write_bytes_atomic
 from .credentials import redact
 from .download import Downloader, DownloadOptions
 
