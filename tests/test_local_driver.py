@@ -70,3 +70,16 @@ def test_workers_end_when_the_main_process_is_killed(tmp_path: Path) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         proc.wait()
+
+
+def test_a_worker_started_after_its_main_process_died_ends() -> None:
+    # Killed while its pool was starting, the main process is gone before a worker's
+    # setup runs: the worker must not take its new parent (the reaper) for its main one.
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    code = (
+        "import time\nfrom imagenet_cli.drivers.local import worker_setup\n"
+        f"worker_setup({gone.pid})\ntime.sleep(30)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], timeout=20, capture_output=True)
+    assert proc.returncode == 1

@@ -73,7 +73,11 @@ def _executor(pool: str, workers: int) -> _Pool:
         return _Threads(workers)
     from concurrent.futures import ProcessPoolExecutor
 
-    return ProcessPoolExecutor(max_workers=workers, initializer=worker_setup)
+    # The main process's pid from here: a worker that asked os.getppid() itself, once
+    # started, would get the reaper's pid if the main process was killed meanwhile.
+    return ProcessPoolExecutor(
+        max_workers=workers, initializer=worker_setup, initargs=(os.getpid(),)
+    )
 
 
 class _Slot(Generic[R]):
@@ -158,7 +162,7 @@ def _result(future: _Pending[R], batch: B, on_failure: Callable[[B, BaseExceptio
         return on_failure(batch, exc)
 
 
-def worker_setup() -> None:
+def worker_setup(parent: int) -> None:
     """Workers never write to stdout: none holds the pipe open should the main
     process end early (``| head``), so the reader sees the end at once.
 
@@ -171,7 +175,7 @@ def worker_setup() -> None:
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 1)
     os.close(null)
-    watch = threading.Thread(target=_exit_with, args=(os.getppid(),), daemon=True)
+    watch = threading.Thread(target=_exit_with, args=(parent,), daemon=True)
     watch.start()
 
 
