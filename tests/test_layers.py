@@ -109,3 +109,36 @@ def test_the_graph_sees_imports() -> None:
     assert "imagenet_cli.fetch.item" in graph["imagenet_cli.fetch.local"]
     assert "imagenet_cli.ids" in graph["imagenet_cli.subset.tars"]
     assert "imagenet_cli.errors" in graph["imagenet_cli.fetch.sources.urllist"]
+
+
+# The floors of docs/architecture.md, bottom to top: a module imports its own floor and
+# the floors below. Of the domain packages, only subset imports another (bbox, for --bbox).
+FLOORS = {
+    "ground": 0,
+    "hierarchy": 1,
+    "synset_index": 1,
+    "drivers": 2,
+    "fetch": 3,
+    "bbox": 3,
+    "subset": 3,
+    "cli": 4,
+    "__main__": 4,
+}
+DOMAIN_IMPORTS = {("subset", "bbox")}
+
+
+def _part(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in FLOORS else "ground"
+
+
+def test_imports_go_down_the_floors() -> None:
+    upward = set()
+    for module, deps in _graph(top_level_only=False).items():
+        here = _part(module)
+        for dep in deps:
+            there = _part(dep)
+            across = FLOORS[there] == FLOORS[here] == 3 and here != there
+            if FLOORS[there] > FLOORS[here] or (across and (here, there) not in DOMAIN_IMPORTS):
+                upward.add((module, dep))
+    assert upward == set()

@@ -1,2 +1,16 @@
 """Bounding boxes: ImageNet's PASCAL-VOC-style XML files read safely and fast, then
-converted (csv, tsv, json, jsonl, coco, yolo, loc), counted, drawn and cropped."""
+converted (csv, tsv, json, jsonl, coco, yolo, loc), counted, drawn and cropped.
+
+Owns: reading the XML (``parse``, no DTD, no entities, no network; ``inputs`` for files,
+folders and tar members), repairing known quirks (``repair``), the records (``records``),
+the writers of each format (``writers``, ``outputs``), and the engines of ``bbox
+convert``, ``stats``, ``draw`` and ``crop`` (``convert``, ``engine``, ``stats``, ``draw``,
+``crop``). Downloading the archives is ``fetch.bbox_archives``'s.
+
+May import: the ground floor (``errors``, ``cells``, ``cache``, ``archive``, ``releases``),
+``hierarchy`` and ``drivers``; never ``fetch``, ``subset`` or ``cli``.
+"""
+
+# The formats of ``bbox convert``, declared here once (the command line's choice and the
+# core's check both read it); importing it costs nothing.
+FORMATS = ("csv", "tsv", "json", "jsonl", "coco", "yolo", "loc")

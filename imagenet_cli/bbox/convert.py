@@ -15,12 +15,13 @@ from typing import IO, TYPE_CHECKING, cast
 from ..cache import atomic_write
 from ..drivers import session
 from ..errors import ItemError, NotFoundError, UsageError
+from . import FORMATS
 from .engine import Chunk, ChunkSpec, Names, ParseOptions, chunks, results, select, selection
 from .inputs import Item, cached_archive, iter_items
 from .outputs import cannot_write, check_file, make_folder
 from .parse import MAX_BYTES
 from .records import Annotation, BadFile
-from .writers import CHUNK_FORMATS, FORMATS, ChunkWriter, make_writer, yolo_check
+from .writers import CHUNK_FORMATS, ChunkWriter, make_writer, yolo_check
 
 if TYPE_CHECKING:
     from ..drivers.cluster import Cluster

@@ -37,12 +37,11 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import IO, Any, Protocol
 
 from ..cache import write_bytes_atomic, write_text_atomic
+from ..cells import cell
 from ..errors import UsageError, storage_error
 from .records import COLUMNS, NAME_COLUMNS, Annotation, Box, unsafe_part
 
 Namer = Callable[[str], tuple[str | None, int | None]]
-FORMATS = ("csv", "tsv", "json", "jsonl", "coco", "yolo", "loc")
-ROW_FORMATS = ("csv", "tsv", "json", "jsonl", "loc")
 
 
 class Writer(Protocol):
@@ -481,10 +480,6 @@ def _check_earlier_labels(
 CHUNK_FORMATS = ("csv", "tsv", "json", "jsonl", "loc")
 
 
-def _cell(value: object) -> str:
-    return "" if value is None else str(value)
-
-
 def _plain_rows(anns: Sequence[Annotation], sep: str, keep_empty: bool) -> str | None:
     """:func:`csv_rows` as csv/tsv text, joined directly; None when a field would
     need quoting (a separator, quote or line break in it), which the csv module
@@ -494,8 +489,8 @@ def _plain_rows(anns: Sequence[Annotation], sep: str, keep_empty: bool) -> str |
     add = lines.append
     empty = sep * 5
     for image, folder, width, height, depth, source, boxes, _ in anns:
-        size = f"{sep}{_cell(width)}{sep}{_cell(height)}{sep}{_cell(depth)}{sep}"
-        head = f"{image}{sep}{_cell(folder)}{sep}"
+        size = f"{sep}{cell(width)}{sep}{cell(height)}{sep}{cell(depth)}{sep}"
+        head = f"{image}{sep}{cell(folder)}{sep}"
         tail = f"{sep}{source}\n"
         if not boxes:
             if keep_empty:
@@ -504,7 +499,7 @@ def _plain_rows(anns: Sequence[Annotation], sep: str, keep_empty: bool) -> str |
         for wnid, x0, y0, x1, y1, trunc, diff, pose in boxes:
             add(
                 f"{head}{wnid}{sep}{x0}{sep}{y0}{sep}{x1}{sep}{y1}{size}"
-                f"{_cell(trunc)}{sep}{_cell(diff)}{sep}{_cell(pose)}{tail}"
+                f"{cell(trunc)}{sep}{cell(diff)}{sep}{cell(pose)}{tail}"
             )
     text = "".join(lines)
     if (

@@ -7,10 +7,11 @@ this module only declares the options.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ..bbox import FORMATS
 from . import bbox_actions as act
 from .cluster_opts import SchedulerOpt, batch_size_opt
 from .common import FormatOpt, NoHeaderOpt, QuietOpt, ReleaseOpt, WorkersOpt
@@ -24,17 +25,10 @@ app = typer.Typer(
 )
 
 
-class BboxFormat(StrEnum):
-    """Output formats of ``bbox convert``."""
-
-    csv = "csv"
-    tsv = "tsv"
-    json = "json"
-    jsonl = "jsonl"
-    coco = "coco"
-    yolo = "yolo"
-    loc = "loc"
-
+if TYPE_CHECKING:
+    BboxFormat = str
+else:  # the choice of --format, made of the one list the core checks against
+    BboxFormat = StrEnum("BboxFormat", {f: f for f in FORMATS})
 
 InputsArg = Annotated[
     list[str] | None,
@@ -89,7 +83,7 @@ def convert(
     fmt: Annotated[
         BboxFormat,
         typer.Option("--format", "-f", help="Output format.", case_sensitive=False),
-    ] = BboxFormat.tsv,
+    ] = BboxFormat("tsv"),
     output: Annotated[
         str | None,
         typer.Option(
@@ -146,7 +140,7 @@ def convert(
     _exit(
         act.convert(
             inputs=inputs,
-            fmt=fmt.value,
+            fmt=str(fmt),
             output=output,
             out=out,
             keep_empty=keep_empty,

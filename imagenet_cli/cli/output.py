@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from enum import Enum, StrEnum
 from typing import IO, TYPE_CHECKING, Any
 
+from ..cells import cell, tsv_cell
 from ..errors import ExitCode, ImagenetError, UsageError
 
 if TYPE_CHECKING:
@@ -132,27 +133,6 @@ class Outcome:
 
 
 # ---------------------------------------------------------------- rows (stdout)
-
-
-def _cell(value: Any, sep: str = ",") -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list | tuple):
-        return sep.join(_cell(v) for v in value)
-    if isinstance(value, float):
-        if value != value or abs(value) >= 1e16:  # nan, inf and the huge: no int() of them
-            return repr(value)
-        return repr(value) if value != int(value) else f"{value:.1f}"
-    return str(value)
-
-
-def _tsv_cell(value: Any) -> str:
-    text = _cell(value)
-    if "\t" in text or "\n" in text or "\r" in text:
-        text = text.replace("\t", " ").replace("\r", " ").replace("\n", " ")
-    return text
 
 
 def _jsonable(value: Any) -> Any:
@@ -312,7 +292,7 @@ def _row_texts(
     if name == "tsv":
         head = "\t".join(columns) + "\n" if header else ""
         for row in rows:
-            yield head + "\t".join([_tsv_cell(row.get(c)) for c in columns]) + "\n"
+            yield head + "\t".join([tsv_cell(row.get(c)) for c in columns]) + "\n"
             head = ""
             counted[0] += 1
     elif name == "csv":
@@ -324,7 +304,7 @@ def _row_texts(
             writer.writerow(columns)
             head = parts.pop()
         for row in rows:
-            writer.writerow([_cell(row.get(c), ";") for c in columns])
+            writer.writerow([cell(row.get(c), ";") for c in columns])
             yield head + parts.pop()
             head = ""
             counted[0] += 1
@@ -414,7 +394,7 @@ def _rich_table(
         table.add_column(col, overflow="fold")
     for row in rows:
         # Text, not str: a value is shown as it is, never read as rich markup ('[bold]').
-        table.add_row(*[Text(_cell(row.get(c), ", ")) for c in columns])
+        table.add_row(*[Text(cell(row.get(c), ", ")) for c in columns])
     stdout_console().print(table)
 
 
@@ -449,9 +429,9 @@ def emit_records(
             if value in (None, "", [], ()):
                 continue
             if key in multiline and isinstance(value, list | tuple):
-                text = "\n".join(_cell(v, " > ") for v in value)
+                text = "\n".join(cell(v, " > ") for v in value)
             else:
-                text = _cell(value, ", ")
+                text = cell(value, ", ")
             grid.add_row(label, Text(text))
         if count:
             console.print()

@@ -1,10 +1,10 @@
 """Drivers: one ordered map of a batch function over a plan, here or on a Dask cluster.
 
-Every heavy engine (bbox convert, subset extract, fetch) cuts its plan into batches
-of picklable work items and has a pure, top-level batch function. :func:`map_batches`
-runs that function over the batches and yields each batch's result in plan order,
-with a bounded number of batches in flight (memory stays flat: nothing is planned
-far ahead of the one writer):
+Owns: running batches. Every heavy engine (bbox convert, subset extract, fetch) cuts its
+plan into batches of picklable work items and has a pure, top-level batch function.
+:func:`map_batches` runs that function over the batches and yields each batch's result
+in plan order, with a bounded number of batches in flight (memory stays flat: nothing is
+planned far ahead of the one writer):
 
 * without a scheduler, in a local process or thread pool (:mod:`.local`);
 * with one (``--scheduler tcp://host:8786``, ``local`` or ``local:N``), on a Dask
@@ -12,6 +12,9 @@ far ahead of the one writer):
   command fails with one line saying how to install it.
 
 The same function runs either way, so a cluster run writes what a local run writes.
+
+May import: the ground floor (``errors``, ``config``); never a domain package
+(``fetch``, ``bbox``, ``subset``) nor ``cli``: they call it, not the other way round.
 """
 
 from __future__ import annotations

@@ -15,6 +15,15 @@ put in plan order at the end, so a kill loses at most the URLs in flight and the
 same command finishes the rest. A failed local write (a full disk) stops the run
 (:class:`~imagenet_cli.errors.StorageError`): it is no outcome of the URL.
 
+Owns: besides the above, the image lists (``sources``: ImageNet's API and fall11-style
+URL lists with their SQLite index), the HTTP transport (``transport``: libcurl;
+``download``: retries, redirects, per-host bounds), the original-image archives
+(``originals``), the bounding-box archives (``bbox_archives``), the ImageNet account
+(``credentials``), the terms of access (``terms``) and ``X-Robots-Tag`` (``robots``).
+
+May import: the ground floor (``errors``, ``ids``, ``cache``, ``config``, ``images``),
+``hierarchy`` and ``drivers``; never ``bbox``, ``subset`` or ``cli``.
+
 The public names (``fetch``, ``select``, ``FetchOptions``, ...) are importable from here;
 they load on first use, so importing one submodule (the URL-list cache on the fast path)
 costs no more than that submodule.

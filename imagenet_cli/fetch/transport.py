@@ -1,4 +1,4 @@
-"""The HTTP transport under :class:`~imagenet_cli.download.Downloader`: libcurl.
+"""The HTTP transport under :class:`~imagenet_cli.fetch.download.Downloader`: libcurl.
 
 Each downloading thread owns one libcurl easy handle (through pycurl), which keeps
 its connections alive from one request to the next. libcurl parses HTTP in C and

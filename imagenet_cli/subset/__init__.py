@@ -1,9 +1,13 @@
 """Class subsets carved out of a local ImageNet copy.
 
-:func:`~imagenet_cli.subset.sources.open_source` reads a source (class folders, the
+Owns: :func:`~imagenet_cli.subset.sources.open_source` reads a source (class folders, the
 train tar of per-class tars, the validation folder or tar, Kaggle's layout, a folder
 written by ``imagenet fetch``); :func:`~imagenet_cli.subset.selection.select` picks
 classes; :func:`~imagenet_cli.subset.plan.make_plan` samples images per class;
 :func:`~imagenet_cli.subset.extract.extract` copies, links or resizes them into an
-ImageFolder tree with ``classes.tsv`` and ``manifest.csv``.
+ImageFolder tree with ``classes.tsv`` and ``manifest.csv`` (request -> run -> summary).
+
+May import: the ground floor (``errors``, ``ids``, ``cache``, ``config``, ``archive``,
+``images``, ``releases``), ``hierarchy``, ``drivers`` and ``bbox`` (for ``--bbox``);
+never ``fetch`` or ``cli``.
 """
