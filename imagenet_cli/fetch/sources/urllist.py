@@ -602,7 +602,7 @@ def _index(
 
 
 class _Stream:
-    """A file-like ``read(n)`` over an httpx byte iterator."""
+    """A file-like ``read(n)`` over a byte iterator."""
 
     def __init__(self, chunks: Iterator[bytes]) -> None:
         self._chunks, self._buf = chunks, b""
@@ -631,28 +631,23 @@ class _Stream:
 def _index_url(
     conn: sqlite3.Connection, list_id: int, url: str, progress: ProgressFn | None, timeout: float
 ) -> tuple[str, str, int, _Counts]:
-    import httpx
-
     from ..download import USER_AGENT, at_least
+    from ..transport import TransportError, stream
 
     try:
-        with (
-            httpx.Client(
-                follow_redirects=True, timeout=timeout, headers={"User-Agent": USER_AGENT}
-            ) as client,
-            client.stream("GET", url) as resp,
-        ):
-            if resp.status_code != 200:
-                raise ImagenetError(f"{redact(url)}: HTTP {resp.status_code}")
+        with stream(url, timeout=timeout, user_agent=USER_AGENT) as resp:
+            if resp.status != 200:
+                raise ImagenetError(f"{redact(url)}: HTTP {resp.status}")
             total = resp.headers.get("content-length")
             if progress:
                 progress(0, int(total) if total and total.isdigit() else None, "")
-            stream = _Stream(at_least(resp.iter_bytes(), timeout))
-            body: IO[bytes] = stream  # type: ignore[assignment]
-            if url.split("?")[0].endswith(".gz") or stream.peek(2) == GZIP_MAGIC:
+            chunks = _Stream(at_least(resp.chunks, timeout))
+            body: IO[bytes] = chunks  # type: ignore[assignment]
+            if url.split("?")[0].endswith(".gz") or chunks.peek(2) == GZIP_MAGIC:
                 body = gzip.GzipFile(fileobj=body)  # type: ignore[assignment]
             counts = _insert(conn, list_id, body, progress)
             size = int(total) if total and total.isdigit() else 0
             return resp.headers.get("etag", ""), resp.headers.get("last-modified", ""), size, counts
-    except (httpx.HTTPError, OSError) as exc:  # OSError: a download that slowed to a trickle
+    # OSError: a download that slowed to a trickle, or a body that is no gzip
+    except (TransportError, ValueError, OSError) as exc:
         raise ImagenetError(f"{redact(url)}: {redact(str(exc)) or type(exc).__name__}") from None
