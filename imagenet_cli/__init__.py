@@ -8,7 +8,7 @@ Owns: the floors below, top to bottom; docs/architecture.md draws them.
   boxes, class subsets).
 * ``drivers``: runs a domain's batches in local processes or on a Dask cluster.
 * ``hierarchy``, ``synset_index``: the synset graph and its on-disk index.
-* ``errors``, ``ids``, ``cells``, ``cache``, ``config``, ``places``, ``hooks``,
+* ``errors``, ``ids``, ``cache``, ``config``, ``places``, ``hooks``,
   ``releases``, ``archive``, ``images``: the ground floor every package stands on.
 
 May import: a module imports the standard library, its own floor and the floors below,
