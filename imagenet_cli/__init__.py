@@ -8,7 +8,7 @@ Owns: the floors below, top to bottom; docs/architecture.md draws them.
   boxes, class subsets).
 * ``drivers``: runs a domain's batches in local processes or on a Dask cluster.
 * ``hierarchy``, ``synset_index``: the synset graph and its on-disk index.
-* ``errors``, ``ids``, ``cells``, ``cache``, ``config``, ``places``, ``hooks``,
+* ``errors``, ``ids``, ``cache``, ``config``, ``places``, ``hooks``,
   ``releases``, ``archive``, ``images``: the ground floor every package stands on.
 
 May import: a module imports the standard library, its own floor and the floors below,
@@ -20,9 +20,11 @@ needs them, so that a command starts fast.
 from __future__ import annotations
 
 import sys
-from importlib import import_module
-from importlib.machinery import ModuleSpec
-from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from importlib.machinery import ModuleSpec
+    from types import ModuleType
 
 __version__ = "0.1.0"
 
@@ -32,6 +34,7 @@ _MOVED = {
     "imagenet_cli.terms": "imagenet_cli.fetch.terms",
     "imagenet_cli.sources": "imagenet_cli.fetch.sources",
 }
+_OLD = tuple(_MOVED)
 
 
 def _new_name(fullname: str) -> str | None:
@@ -42,17 +45,21 @@ def _new_name(fullname: str) -> str | None:
 
 
 class _MovedFinder:
-    """Finds an old import path as the module it names now."""
+    """Finds an old import path as the module it names now (a loader by duck type:
+    importlib.abc would cost 19 ms of start-up; nothing is imported until one is asked)."""
 
     @staticmethod
     def find_spec(fullname: str, path: object = None, target: object = None) -> ModuleSpec | None:
-        if not fullname.startswith("imagenet_cli.") or _new_name(fullname) is None:
+        if not fullname.startswith(_OLD) or _new_name(fullname) is None:
             return None
-        # A loader by duck type: importlib.abc.Loader would cost 19 ms of start-up.
+        from importlib.machinery import ModuleSpec
+
         return ModuleSpec(fullname, _MovedFinder())  # type: ignore[arg-type]
 
     @staticmethod
     def create_module(spec: ModuleSpec) -> ModuleType:
+        from importlib import import_module
+
         return import_module(_new_name(spec.name) or spec.name)
 
     @staticmethod
@@ -68,4 +75,6 @@ def __getattr__(name: str) -> ModuleType:
     new = _MOVED.get(f"{__name__}.{name}")
     if new is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
     return import_module(new)

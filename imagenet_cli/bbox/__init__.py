@@ -7,7 +7,7 @@ the writers of each format (``writers``, ``outputs``), and the engines of ``bbox
 convert``, ``stats``, ``draw`` and ``crop`` (``convert``, ``engine``, ``stats``, ``draw``,
 ``crop``). Downloading the archives is ``fetch.bbox_archives``'s.
 
-May import: the ground floor (``errors``, ``cells``, ``cache``, ``archive``, ``releases``),
+May import: the ground floor (``errors``, ``ids``, ``cache``, ``archive``, ``releases``),
 ``hierarchy`` and ``drivers``; never ``fetch``, ``subset`` or ``cli``.
 """
 

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from imagenet_cli.fetch.sources import ImageRef, urllist
-from imagenet_cli.fetch.sources.urllist import ListInfo, split_runs
+from imagenet_cli.fetch.sources import ImageRef, listrows, urllist
+from imagenet_cli.fetch.sources.listrows import split_runs
+from imagenet_cli.fetch.sources.urllist import ListInfo
 
 
 def runs_line_by_line(chunk: bytes) -> Iterator[tuple[str | None, int, int]]:
@@ -84,8 +85,8 @@ def test_an_interleaved_list_indexes_as_its_grouped_twin_in_a_row_per_wnid(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # small chunks and a small hold, so the list spans several of each
-    monkeypatch.setattr(urllist, "CHUNK", 4096)
-    monkeypatch.setattr(urllist, "GROUPED_BYTES", 16_384)
+    monkeypatch.setattr(listrows, "CHUNK", 4096)
+    monkeypatch.setattr(listrows, "GROUPED_BYTES", 16_384)
     grouped, interleaved = tmp_path / "grouped.txt", tmp_path / "interleaved.txt"
     grouped.write_text("".join(_line(w, k) for w in WNIDS for k in range(60)))
     interleaved.write_text("".join(_line(w, k) for k in range(60) for w in WNIDS))
@@ -117,8 +118,8 @@ def test_an_odd_line_in_an_interleaved_list_is_named_by_its_number(tmp_path: Pat
 def test_a_wnid_keeps_its_list_order_across_grouped_and_interleaved_stretches(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(urllist, "CHUNK", 2048)
-    monkeypatch.setattr(urllist, "GROUPED_BYTES", 1 << 20)  # held across many chunks
+    monkeypatch.setattr(listrows, "CHUNK", 2048)
+    monkeypatch.setattr(listrows, "GROUPED_BYTES", 1 << 20)  # held across many chunks
     first = WNIDS[0]
     lines = [_line(first, k) for k in range(100)]  # grouped
     lines += [_line(w, k) for k in range(100, 130) for w in WNIDS]  # interleaved
