@@ -8,7 +8,8 @@ One rule decides which lines count (:func:`parse_line`), at indexing and at look
 an image id, then a tab (or, as some mirrors write it, spaces), then the URL; the
 first line of an id wins. Indexing stores only the lines that count, so the numbers
 ``urls index`` and ``urls info`` report are the images ``fetch`` gets, and it names
-the lines it skips.
+the lines it skips. (A list not grouped by wnid is the exception: an id it repeats is
+stored and counted again, and dropped at lookup.)
 """
 
 from __future__ import annotations
