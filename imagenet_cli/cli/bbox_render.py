@@ -4,25 +4,25 @@ to, and their closing line."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from .output import GuardedStream, Outcome, counted, messages, progress
+from .output import GuardedStream, Outcome, counted, messages
+from .render import Progress, Working
 
 if TYPE_CHECKING:
     from ..bbox.request import ConvertSummary, CropSummary
     from ..errors import NotFoundError
 
-Progress = Callable[[int, int | None, str], None]
 
-
-class BboxView:
+class BboxView(Working):
     """Failures on stderr as they come (each counted for the exit code), quirks as
     warnings unless quiet, and a bar while the work runs. With ``stdout``, the stream
     held back until the first batch is done is let go then, and at the end."""
 
     def __init__(self, label: str, quiet: bool, stdout: GuardedStream | None = None) -> None:
-        self.label, self.quiet, self.stdout = label, quiet, stdout
+        super().__init__(label, quiet)
+        self.stdout = stdout
         self.outcome = Outcome()
 
     def bad(self, text: str) -> None:
@@ -37,7 +37,7 @@ class BboxView:
 
     @contextlib.contextmanager
     def working(self) -> Iterator[Progress]:
-        with progress(self.label, quiet=self.quiet) as advance:
+        with super().working() as advance:
             stdout = self.stdout
             if stdout is None:
                 yield advance
