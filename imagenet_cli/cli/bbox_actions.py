@@ -80,6 +80,10 @@ def convert(
     return converted(summary, view)
 
 
+def _silent(text: str) -> None:
+    """Quirks go unsaid: stats counts them."""
+
+
 def stats(
     *,
     inputs: list[str] | None = None,
@@ -104,20 +108,13 @@ def stats(
     src = from_options(SourceRequest, locals()).source()
     outcome = Outcome()
     found = BboxStats()
-    with (
-        progress("reading", quiet=quiet) as advance,
-        contextlib.closing(
-            iter_annotations(
-                src,
-                on_bad=outcome.fail,
-                on_quirk=lambda text: None,
-                progress=advance,
-                on_missing=outcome.fail,
-            )
-        ) as anns,
-    ):
-        for ann in anns:
-            found.add(ann)
+    with progress("reading", quiet=quiet) as advance:
+        anns = iter_annotations(
+            src, on_bad=outcome.fail, on_quirk=_silent, progress=advance, on_missing=outcome.fail
+        )
+        with contextlib.closing(anns):
+            for ann in anns:
+                found.add(ann)
     found.files, found.bad_files = src.tally.files, src.tally.bad
     rows = found.rows(Names())
     if fmt == Format.json:

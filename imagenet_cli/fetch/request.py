@@ -307,9 +307,9 @@ def _failed_before(refs: list[ImageRef], options: FetchOptions) -> int:
 
 def _originals(request: FetchRequest, got: _Resolved, watch: FetchWatch) -> FetchSummary:
     from .. import config
-    from ..hierarchy import Hierarchy
     from . import credentials
     from .originals import fetch_originals, is_archive_row
+    from .selection import synsets
 
     if got.scheduler:
         watch.note("--original runs on this machine: the access key never goes to workers")
@@ -318,16 +318,7 @@ def _originals(request: FetchRequest, got: _Resolved, watch: FetchWatch) -> Fetc
     max_bytes = int(config.get("fetch.max_bytes", request.max_bytes))
     creds = credentials.load(required=True)
     assert creds is not None
-    h = Hierarchy.default()
-    wnids: list[str] = []
-    for ident in got.idents:
-        root = h.resolve(ident)
-        group = [root]
-        if request.recursive:
-            group = h.descendants(root, release=request.release, include_self=True)
-        for w in group:
-            if w not in wnids:
-                wnids.append(w)
+    wnids = synsets(got.idents, recursive=request.recursive, release=request.release)
     summary = FetchSummary(original=True, out=out)
     found = fetch_originals(
         wnids, creds, got.base, out, manifest=manifest, timeout=got.timeout, max_bytes=max_bytes
