@@ -12,7 +12,7 @@ engine for the parsing only (see :func:`~.convert.convert`).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import IO, Protocol
@@ -38,6 +38,27 @@ class BboxWatch(Protocol):
 
     def working(self) -> AbstractContextManager[Progress]:
         """The work begins: its progress callback ``(advance, total, text)``."""
+
+
+class Unwatched:
+    """A :class:`BboxWatch` that shows nothing: it keeps a line on each bad file and
+    missing input in :attr:`problems`, and drops the quirks."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def bad(self, text: str) -> None:
+        self.problems.append(text)
+
+    def quirk(self, text: str) -> None:
+        pass
+
+    def missing(self, error: NotFoundError) -> None:
+        self.problems.append(str(error))
+
+    @contextlib.contextmanager
+    def working(self) -> Iterator[Progress]:
+        yield lambda advance, total, text: None
 
 
 @dataclass(frozen=True)
@@ -98,8 +119,11 @@ class ConvertSummary:
     to_file: bool  # written to -o FILE or --out DIR (not to the stream)
 
 
-def run_convert(request: BboxConvertRequest, stdout: IO[str], watch: BboxWatch) -> ConvertSummary:
+def run_convert(
+    request: BboxConvertRequest, stdout: IO[str], watch: BboxWatch | None = None
+) -> ConvertSummary:
     """Convert what ``request`` names; records to ``stdout`` unless it names a file."""
+    watch = watch or Unwatched()
     from ..drivers import resolve_scheduler
     from .convert import convert
 
@@ -146,8 +170,9 @@ class CropSummary:
     out: str
 
 
-def run_crop(request: BboxCropRequest, watch: BboxWatch) -> CropSummary:
+def run_crop(request: BboxCropRequest, watch: BboxWatch | None = None) -> CropSummary:
     """Cut every box ``request`` names out of its image into ``out/<wnid>/``."""
+    watch = watch or Unwatched()
     from .convert import iter_annotations
     from .crop import CropOptions, crop
 

@@ -10,6 +10,7 @@ a :class:`~imagenet_cli.drivers.cluster.Cluster` or None.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -99,6 +100,7 @@ class FetchSummary:
     urls_only: bool = False
     refs: list[ImageRef] = field(default_factory=list)  # the image list (--urls-only)
     list_failures: int = 0  # lists (or archives) that could not be had
+    failures: list[str] = field(default_factory=list)  # a line on each of them
     downloaded: bool = False  # False: no list came, nothing was begun
     counts: Counter[str] = field(default_factory=Counter)  # URLs of this run by status
     by_wnid: dict[str, Counter[str]] = field(default_factory=dict)
@@ -120,9 +122,32 @@ class _Resolved:
     retries: int
 
 
-def run_fetch(request: FetchRequest, watch: FetchWatch) -> FetchSummary:
+class Unwatched:
+    """A :class:`FetchWatch` that shows nothing (the summary says what happened)."""
+
+    def accepted(self, version: str) -> None: ...
+    def ready(self) -> None: ...
+    def note(self, text: str) -> None: ...
+    def failed(self, text: str, not_found: bool) -> None: ...
+
+    @contextlib.contextmanager
+    def downloading(self, per_wnid: dict[str, int]) -> Iterator[Unwatched]:
+        yield self
+
+    def total(self, advance: int, total: int | None, text: str) -> None: ...
+    def arrived(self, result: FetchResult) -> None: ...
+    def passed(self, result: FetchResult) -> None: ...
+
+
+def run_fetch(request: FetchRequest, watch: FetchWatch | None = None) -> FetchSummary:
     """Fetch what ``request`` asks: the image lists, then the images (or with
-    ``urls_only`` the list alone, or with ``original`` the original images)."""
+    ``urls_only`` the list alone, or with ``original`` the original images).
+
+    Raises :class:`~imagenet_cli.errors.UsageError` for a request that cannot run,
+    :class:`~imagenet_cli.errors.NotFoundError` for an unknown id and
+    :class:`~imagenet_cli.errors.TermsError` unless the terms of access are accepted.
+    """
+    watch = watch or Unwatched()
     from .. import config
     from .sources import check_base_url
 
@@ -229,6 +254,7 @@ def _images(request: FetchRequest, got: _Resolved, watch: FetchWatch) -> FetchSu
     summary = FetchSummary(urls_only=request.urls_only, refs=chosen.refs, out=Path(request.out))
     for _wnid, error, not_found in chosen.errors:
         summary.list_failures += 1
+        summary.failures.append(error)
         watch.failed(error, not_found)
     if options is None or (not chosen.refs and chosen.errors):
         return summary  # no list came: no empty bar, no empty summary
@@ -327,11 +353,10 @@ def _originals(request: FetchRequest, got: _Resolved, watch: FetchWatch) -> Fetc
         if is_archive_row(result):
             # The synset's whole archive could not be had: as for a list that cannot
             # be had, the run says so and exits 1.
+            line = f"{result.wnid}: no archive of original images: {result.error} ({result.url})"
             summary.list_failures += 1
-            watch.failed(
-                f"{result.wnid}: no archive of original images: {result.error} ({result.url})",
-                False,
-            )
+            summary.failures.append(line)
+            watch.failed(line, False)
             continue
         summary.counts[result.status] += 1
     summary.failed = sum(n for s, n in summary.counts.items() if s != "ok")

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -43,7 +44,7 @@ class IndexSummary:
     notes: list[str] = field(default_factory=list)
 
 
-def run_index(request: IndexRequest, watch: IndexWatch) -> IndexSummary:
+def run_index(request: IndexRequest, watch: IndexWatch | None = None) -> IndexSummary:
     """Index ``request.source`` into the cache (replacing an earlier index of it)."""
     from .. import terms
     from ..credentials import redact
@@ -51,7 +52,8 @@ def run_index(request: IndexRequest, watch: IndexWatch) -> IndexSummary:
 
     if urllist.is_url(request.source):
         terms.gate(request.accept_terms, request.name, request.email, request.organization)
-    with watch.working() as update:
+    working = watch.working() if watch else contextlib.nullcontext(None)
+    with working as update:
         info = urllist.index(request.source, progress=update, timeout=request.timeout)
     shown = redact(request.source)
     notes = [f"{shown}: line {s.line}: skipped: {s.reason}" for s in info.skipped_lines]
