@@ -9,7 +9,8 @@ Owns: the floors below, top to bottom; docs/architecture.md draws them.
 * ``drivers``: runs a domain's batches in local processes or on a Dask cluster.
 * ``hierarchy``, ``synset_index``: the synset graph and its on-disk index.
 * ``errors``, ``ids``, ``cache``, ``config``, ``places``, ``hooks``,
-  ``releases``, ``archive``, ``images``: the ground floor every package stands on.
+  ``releases``, ``archive``, ``images``, ``request``: the ground floor every package
+  stands on.
 
 May import: a module imports the standard library, its own floor and the floors below,
 never above (``tests/test_layers.py`` checks it and that no import runs in a cycle);

@@ -221,46 +221,7 @@ def fetch(
 
     Example: imagenet fetch --wnids classes.txt --out /shared/images --scheduler tcp://head:8786
     """
-    _exit(
-        act.fetch(
-            wnid=wnid,
-            wnids=wnids,
-            recursive=recursive,
-            release=release,
-            urls_only=urls_only,
-            out=out,
-            limit=limit,
-            concurrency=concurrency,
-            per_host=per_host,
-            timeout=timeout,
-            retries=retries,
-            backoff=backoff,
-            max_bytes=max_bytes,
-            min_side=min_side,
-            resize=resize,
-            image_format=image_format,
-            manifest=manifest,
-            base_url=base_url,
-            url_list=url_list,
-            refresh=refresh,
-            offline=offline,
-            retry_failed=retry_failed,
-            ignore_robots_tag=ignore_robots_tag,
-            original=original,
-            strict=strict,
-            workers=workers,
-            scheduler=scheduler,
-            batch_size=batch_size,
-            fmt=fmt,
-            no_header=no_header,
-            quiet=quiet,
-            verbose=verbose,
-            accept_terms=accept_terms,
-            name=name,
-            email=email,
-            organization=organization,
-        )
-    )
+    _exit(act.fetch(**locals()))  # every option, by its name
 
 
 def _exit(code: int) -> None:

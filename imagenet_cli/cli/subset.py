@@ -222,38 +222,7 @@ def extract(
     Example: imagenet synset descendants dog.n.01 -r ilsvrc2012 -f ids |
     imagenet subset extract --wnids - --from train --to dogs --per-class 5 --resize 160
     """
-    _exit(
-        act.extract(
-            sources=sources,
-            dst=dst,
-            layout=layout,
-            val_labels=val_labels,
-            devkit_synsets=devkit_synsets,
-            wnid=wnid,
-            wnids=wnids,
-            preset=preset,
-            under=under,
-            classes=classes,
-            release=release,
-            allow_missing=allow_missing,
-            split=split,
-            per_class=per_class,
-            val_per_class=val_per_class,
-            seed=seed,
-            resize=resize,
-            resize_mode=resize_mode,
-            quality=quality,
-            mode=mode,
-            bbox=bbox,
-            workers=workers,
-            scheduler=scheduler,
-            batch_size=batch_size,
-            dry_run=dry_run,
-            fmt=fmt,
-            no_header=no_header,
-            quiet=quiet,
-        )
-    )
+    _exit(act.extract(**locals()))  # every option, by its name
 
 
 @app.command()
