@@ -1,0 +1,61 @@
+"""How a command declares its options and arguments, free of Typer.
+
+A command is one function; each parameter says what it is on the command line:
+
+    def search(
+        query: Annotated[str, Arg(help="A word or phrase.")],
+        limit: Annotated[int | None, Opt("--limit", "-n", help="At most N.", min=1)] = 20,
+    ) -> int: ...
+
+``cli/build.py`` makes the Typer command (its help, its completions) from that
+declaration, and ``cli/fastpath.py`` parses a command line against the same one, so
+a required option, a choice, a range and a default mean the same on both paths.
+Options several commands share are declared once in ``cli/common.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Param:
+    """What one parameter is on the command line; ``extra`` goes to Typer as given
+    (``show_default``, ``case_sensitive``, ``rich_help_panel`` ...)."""
+
+    __slots__ = ("decls", "extra", "help", "max", "metavar", "min")
+
+    def __init__(
+        self,
+        *decls: str,
+        help: str | None = None,
+        metavar: str | None = None,
+        min: float | None = None,
+        max: float | None = None,
+        **extra: Any,
+    ) -> None:
+        self.decls = decls
+        self.help = help
+        self.metavar = metavar
+        self.min = min
+        self.max = max
+        self.extra = extra
+
+    def typer_kwargs(self) -> dict[str, Any]:
+        """The keywords of ``typer.Option``/``typer.Argument`` this stands for."""
+        given = {"help": self.help, "metavar": self.metavar, "min": self.min, "max": self.max}
+        return {k: v for k, v in given.items() if v is not None} | self.extra
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}{self.decls!r}"
+
+
+class Opt(Param):
+    """An option: ``Opt("--limit", "-n", help=..., min=1)``."""
+
+    __slots__ = ()
+
+
+class Arg(Param):
+    """A positional argument: ``Arg(help=..., metavar="ID")``."""
+
+    __slots__ = ()
