@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from ..config import minimum
 from .common import (
     AcceptTermsOpt,
     BaseUrlOpt,
@@ -37,7 +36,7 @@ def bbox_fetch(
             "--timeout",
             metavar="SECONDS",
             help="Seconds one request may take [config fetch.timeout].",
-            min=minimum("fetch.timeout"),
+            min_of="fetch.timeout",
             show_default=False,
         ),
     ] = None,

@@ -6,7 +6,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from ..config import minimum
 from .output import Format
 from .params import Opt
 
@@ -72,7 +71,7 @@ OutputOpt = Annotated[
     ),
 ]
 WorkersOpt = Annotated[
-    int, Opt("--workers", "-j", help="Worker processes (0: one per core).", min=minimum("workers"))
+    int, Opt("--workers", "-j", help="Worker processes (0: one per core).", min_of="workers")
 ]
 LimitOpt = Annotated[int | None, Opt("--limit", help="At most this many results.", min=1)]
 SeedOpt = Annotated[int, Opt("--seed", help="Seed for every random choice.")]

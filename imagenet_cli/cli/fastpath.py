@@ -11,11 +11,10 @@ value) falls through to Typer, which parses it again and gives its usual message
 
 from __future__ import annotations
 
-import inspect
+import sys
 import typing
 from collections.abc import Callable
 from enum import Enum
-from pathlib import Path
 from typing import Annotated, Any
 
 from .params import Arg, Opt
@@ -69,14 +68,17 @@ def _lookup(argv: list[str]) -> tuple[Callable[..., Any], list[str]] | None:
     return target(path), rest  # type: ignore[return-value]
 
 
+_REQUIRED = object()
+
+
 class _Spec:
     """One parameter as the parser needs it."""
 
-    def __init__(self, param: inspect.Parameter, hint: Any, decl: Opt | Arg) -> None:
-        self.name = param.name
+    def __init__(self, name: str, default: Any, hint: Any, decl: Opt | Arg) -> None:
+        self.name = name
         self.decl = decl
-        self.required = param.default is param.empty
-        self.default = None if self.required else param.default
+        self.required = default is _REQUIRED
+        self.default = None if self.required else default
         args = [a for a in typing.get_args(hint) if a is not type(None)]
         if typing.get_origin(hint) is not list and args:  # X | None
             hint = args[0]
@@ -89,16 +91,33 @@ def specs(func: Callable[..., Any]) -> list[_Spec] | None:
     """The parameters of ``func`` as declared, or None if the fast path cannot serve one."""
     hints = typing.get_type_hints(func, include_extras=True)
     found = []
-    for param in inspect.signature(func).parameters.values():
-        hint = hints[param.name]
+    for name, default in _parameters(func):
+        hint = hints[name]
         if typing.get_origin(hint) is not Annotated:
             return None
         hint, *meta = typing.get_args(hint)
         decl = next((m for m in meta if isinstance(m, Opt | Arg)), None)
         if decl is None or {"callback", "envvar", "is_eager", "parser"} & decl.extra.keys():
             return None
-        found.append(_Spec(param, hint, decl))
+        if any("/" in d for d in decl.decls):
+            return None  # --x/--no-x: Typer's
+        found.append(_Spec(name, default, hint, decl))
     return found
+
+
+def _parameters(func: Callable[..., Any]) -> list[tuple[str, Any]]:
+    """Each parameter of ``func`` and its default, in order; ``inspect.signature``
+    would tell the same, for the milliseconds importing ``inspect`` takes."""
+    code = func.__code__
+    positional = code.co_varnames[: code.co_argcount]
+    keyword = code.co_varnames[code.co_argcount : code.co_argcount + code.co_kwonlyargcount]
+    defaults = func.__defaults__ or ()
+    firsts = (_REQUIRED,) * (len(positional) - len(defaults)) + defaults
+    kwdefaults = func.__kwdefaults__ or {}
+    return [
+        *zip(positional, firsts, strict=True),
+        *((k, kwdefaults.get(k, _REQUIRED)) for k in keyword),
+    ]
 
 
 def parse(func: Callable[..., Any], args: list[str]) -> dict[str, Any] | None:
@@ -169,8 +188,9 @@ def _convert(p: _Spec, text: str) -> Any:
     kind = p.type
     if kind is str:
         return text
-    if kind is Path:
-        return Path(text)
+    pathlib = sys.modules.get("pathlib")  # loaded wherever a declaration names Path
+    if pathlib is not None and kind is pathlib.Path:
+        return pathlib.Path(text)
     if isinstance(kind, type) and issubclass(kind, Enum):
         # Exactly a choice's value: any other spelling Typer judges itself.
         return next((m for m in kind if m.value == text), None)

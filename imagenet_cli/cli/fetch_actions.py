@@ -9,7 +9,6 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-from ..config import minimum
 from ..errors import ExitCode, NotFoundError, UsageError
 from .common import (
     AcceptTermsOpt,
@@ -78,7 +77,7 @@ def fetch(
         Opt(
             "--concurrency",
             help="Downloads in flight at once [config fetch.concurrency: 64].",
-            min=minimum("fetch.concurrency"),
+            min_of="fetch.concurrency",
             show_default=False,
         ),
     ] = None,
@@ -87,7 +86,7 @@ def fetch(
         Opt(
             "--per-host",
             help="Downloads in flight per host [config fetch.per_host: 8].",
-            min=minimum("fetch.per_host"),
+            min_of="fetch.per_host",
             show_default=False,
         ),
     ] = None,
@@ -97,7 +96,7 @@ def fetch(
             "--timeout",
             metavar="SECONDS",
             help="Seconds one request may take [config fetch.timeout: 30].",
-            min=minimum("fetch.timeout"),
+            min_of="fetch.timeout",
             show_default=False,
         ),
     ] = None,
@@ -106,7 +105,7 @@ def fetch(
         Opt(
             "--retries",
             help="Retries on connect errors, 5xx and 429 [config fetch.retries: 3].",
-            min=minimum("fetch.retries"),
+            min_of="fetch.retries",
             show_default=False,
         ),
     ] = None,
@@ -125,7 +124,7 @@ def fetch(
             "--max-bytes",
             metavar="BYTES",
             help="Largest image accepted [config fetch.max_bytes: 50000000].",
-            min=minimum("fetch.max_bytes"),
+            min_of="fetch.max_bytes",
             show_default=False,
         ),
     ] = None,
@@ -135,7 +134,7 @@ def fetch(
             "--min-side",
             metavar="PIXELS",
             help="Refuse images whose shorter side is smaller [config fetch.min_side: 0].",
-            min=minimum("fetch.min_side"),
+            min_of="fetch.min_side",
             show_default=False,
         ),
     ] = None,

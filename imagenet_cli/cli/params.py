@@ -20,9 +20,13 @@ from typing import Any
 
 class Param:
     """What one parameter is on the command line; ``extra`` goes to Typer as given
-    (``show_default``, ``case_sensitive``, ``rich_help_panel`` ...)."""
+    (``show_default``, ``case_sensitive``, ``rich_help_panel`` ...).
 
-    __slots__ = ("decls", "extra", "help", "max", "metavar", "min")
+    ``min_of`` names the config setting whose smallest value is the option's ``min``
+    (``config set`` and the option hold to one bound); it is looked up when asked
+    for, so declaring it costs a start-up nothing."""
+
+    __slots__ = ("_min", "decls", "extra", "help", "max", "metavar", "min_of")
 
     def __init__(
         self,
@@ -31,14 +35,25 @@ class Param:
         metavar: str | None = None,
         min: float | None = None,
         max: float | None = None,
+        min_of: str | None = None,
         **extra: Any,
     ) -> None:
         self.decls = decls
         self.help = help
         self.metavar = metavar
-        self.min = min
+        self._min = min
         self.max = max
+        self.min_of = min_of
         self.extra = extra
+
+    @property
+    def min(self) -> Any:
+        """The smallest value accepted, or None."""
+        if self.min_of is None:
+            return self._min
+        from ..config import minimum
+
+        return minimum(self.min_of)
 
     def typer_kwargs(self) -> dict[str, Any]:
         """The keywords of ``typer.Option``/``typer.Argument`` this stands for."""
