@@ -256,6 +256,7 @@ def test_fast_path_parses_as_typer_does(words: list[str], func: Any) -> None:
         ["synset", "search", "Dogs", "-n3", "--release=ilsvrc2012", "-f", "jsonl"],
         ["synset", "show", "n02084071", "n99999999"],
         ["synset", "descendants", "n02085374", "--leaves", "-f", "csv", "--no-header"],
+        ["synset", "descendants", "n02085374", "--include-self", "-f", "ids"],
         ["synset", "tree", "n02084071", "-d", "1"],
         ["synset", "map", "--ilsvrc-index", "5", "--", "7"],
         ["synset", "lca", "n02084071", "n02121808", "-f", "ids"],

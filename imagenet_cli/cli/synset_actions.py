@@ -231,6 +231,9 @@ def ancestors(ids: IdsArg = None, fmt: FormatOpt = None, no_header: NoHeaderOpt 
 def descendants(
     ids: IdsArg = None,
     leaves: Annotated[bool, Opt("--leaves", help="Only synsets with no children.")] = False,
+    include_self: Annotated[
+        bool, Opt("--include-self", help="Also each synset given, when it passes the filters.")
+    ] = False,
     release: ReleaseOpt = None,
     fmt: FormatOpt = None,
     no_header: NoHeaderOpt = False,
@@ -245,7 +248,10 @@ def descendants(
         ids,
         fmt,
         no_header,
-        lambda s: ((h.get(w), {}) for w in h.descendants(s.wnid, leaves=leaves, release=rel)),
+        lambda s: (
+            (h.get(w), {})
+            for w in h.descendants(s.wnid, leaves=leaves, release=rel, include_self=include_self)
+        ),
     )
 
 
