@@ -144,8 +144,7 @@ def _registered() -> list[tuple[str, Any]]:
 def test_every_parameter_is_declared_and_typer_shows_it(name: str, func: Any) -> None:
     import inspect
 
-    from imagenet_cli.cli.build import declared
-    from imagenet_cli.cli.params import Opt
+    from imagenet_cli.cli.params import REQUIRED, Opt, declarations
 
     assert inspect.isfunction(func) and func.__doc__, name
     whole: Any = get_command(app)
@@ -153,14 +152,17 @@ def test_every_parameter_is_declared_and_typer_shows_it(name: str, func: Any) ->
     for word in name.split():
         cmd = cmd.commands[word]
     shown = {p.name: p for p in cmd.params}
-    for param, _hint, decl in declared(func):
-        assert decl is not None, f"{name}: {param.name} is not declared"
-        got = shown[param.name]
+    assert [d.name for d in declarations(func)] == list(inspect.signature(func).parameters)
+    for param, default, _hint, decl in declarations(func):
+        assert decl is not None, f"{name}: {param} is not declared"
+        got = shown[param]
         if isinstance(decl, Opt):
             assert [*got.opts, *got.secondary_opts] == list(decl.decls), name
-        assert got.required == (param.default is param.empty), (name, param.name)
+        assert got.required == (default is REQUIRED), (name, param)
+        if default is not REQUIRED and not got.multiple and got.nargs == 1:
+            assert got.default == default, (name, param)
         if decl.metavar:
-            assert got.metavar == decl.metavar, (name, param.name)
+            assert got.metavar == decl.metavar, (name, param)
 
 
 def _fast_commands() -> list[tuple[list[str], Any]]:

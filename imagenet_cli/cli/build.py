@@ -9,33 +9,21 @@ from __future__ import annotations
 
 import functools
 import inspect
-import typing
 from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
 
-from .params import Arg, Opt, Param
-
-
-def declared(func: Callable[..., Any]) -> list[tuple[inspect.Parameter, type, Param | None]]:
-    """Each parameter of ``func`` with its type and its declaration (None if undeclared)."""
-    hints = typing.get_type_hints(func, include_extras=True)
-    found = []
-    for param in inspect.signature(func).parameters.values():
-        hint = hints[param.name]
-        decl = None
-        if typing.get_origin(hint) is Annotated:
-            hint, *meta = typing.get_args(hint)
-            decl = next((m for m in meta if isinstance(m, Param)), None)
-        found.append((param, hint, decl))
-    return found
+from .params import Arg, Opt, declarations
 
 
 def typer_signature(func: Callable[..., Any]) -> inspect.Signature:
     """``func``'s signature with each parameter annotated for Typer."""
     params = []
-    for param, hint, decl in declared(func):
+    signature = inspect.signature(func)
+    for (_name, _default, hint, decl), param in zip(
+        declarations(func), signature.parameters.values(), strict=True
+    ):
         if isinstance(decl, Opt):
             info: Any = typer.Option(*decl.decls, **decl.typer_kwargs())
         elif isinstance(decl, Arg):

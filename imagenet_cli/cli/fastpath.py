@@ -15,9 +15,9 @@ import sys
 import typing
 from collections.abc import Callable
 from enum import Enum
-from typing import Annotated, Any
+from typing import Any
 
-from .params import Arg, Opt
+from .params import REQUIRED, Arg, Opt, declarations
 
 # The commands served here: a whole group, a group's command, or a top-level command
 # with the option it needs on the command line.
@@ -68,16 +68,13 @@ def _lookup(argv: list[str]) -> tuple[Callable[..., Any], list[str]] | None:
     return target(path), rest  # type: ignore[return-value]
 
 
-_REQUIRED = object()
-
-
 class _Spec:
     """One parameter as the parser needs it."""
 
     def __init__(self, name: str, default: Any, hint: Any, decl: Opt | Arg) -> None:
         self.name = name
         self.decl = decl
-        self.required = default is _REQUIRED
+        self.required = default is REQUIRED
         self.default = None if self.required else default
         args = [a for a in typing.get_args(hint) if a is not type(None)]
         if typing.get_origin(hint) is not list and args:  # X | None
@@ -89,35 +86,16 @@ class _Spec:
 
 def specs(func: Callable[..., Any]) -> list[_Spec] | None:
     """The parameters of ``func`` as declared, or None if the fast path cannot serve one."""
-    hints = typing.get_type_hints(func, include_extras=True)
     found = []
-    for name, default in _parameters(func):
-        hint = hints[name]
-        if typing.get_origin(hint) is not Annotated:
+    for name, default, hint, decl in declarations(func):
+        if not isinstance(decl, Opt | Arg):
             return None
-        hint, *meta = typing.get_args(hint)
-        decl = next((m for m in meta if isinstance(m, Opt | Arg)), None)
-        if decl is None or {"callback", "envvar", "is_eager", "parser"} & decl.extra.keys():
+        if {"callback", "envvar", "is_eager", "parser"} & decl.extra.keys():
             return None
         if any("/" in d for d in decl.decls):
             return None  # --x/--no-x: Typer's
         found.append(_Spec(name, default, hint, decl))
     return found
-
-
-def _parameters(func: Callable[..., Any]) -> list[tuple[str, Any]]:
-    """Each parameter of ``func`` and its default, in order; ``inspect.signature``
-    would tell the same, for the milliseconds importing ``inspect`` takes."""
-    code = func.__code__
-    positional = code.co_varnames[: code.co_argcount]
-    keyword = code.co_varnames[code.co_argcount : code.co_argcount + code.co_kwonlyargcount]
-    defaults = func.__defaults__ or ()
-    firsts = (_REQUIRED,) * (len(positional) - len(defaults)) + defaults
-    kwdefaults = func.__kwdefaults__ or {}
-    return [
-        *zip(positional, firsts, strict=True),
-        *((k, kwdefaults.get(k, _REQUIRED)) for k in keyword),
-    ]
 
 
 def parse(func: Callable[..., Any], args: list[str]) -> dict[str, Any] | None:

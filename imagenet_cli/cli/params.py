@@ -15,7 +15,9 @@ Options several commands share are declared once in ``cli/common.py``.
 
 from __future__ import annotations
 
-from typing import Any
+import typing
+from collections.abc import Callable
+from typing import Annotated, Any, NamedTuple
 
 
 class Param:
@@ -74,3 +76,43 @@ class Arg(Param):
     """A positional argument: ``Arg(help=..., metavar="ID")``."""
 
     __slots__ = ()
+
+
+REQUIRED: Any = object()  # the default of a parameter that has none
+
+
+class Declared(NamedTuple):
+    """One parameter of a command: its name, default (or REQUIRED), type and declaration."""
+
+    name: str
+    default: Any
+    type: Any
+    decl: Param | None
+
+
+def declarations(func: Callable[..., Any]) -> list[Declared]:
+    """Each parameter of ``func``, in order, as it is declared."""
+    hints = typing.get_type_hints(func, include_extras=True)
+    found = []
+    for name, default in _parameters(func):
+        hint, decl = hints[name], None
+        if typing.get_origin(hint) is Annotated:
+            hint, *meta = typing.get_args(hint)
+            decl = next((m for m in meta if isinstance(m, Param)), None)
+        found.append(Declared(name, default, hint, decl))
+    return found
+
+
+def _parameters(func: Callable[..., Any]) -> list[tuple[str, Any]]:
+    """Each parameter of ``func`` and its default, in order: what ``inspect.signature``
+    says, without the milliseconds importing ``inspect`` takes at each start."""
+    code = func.__code__
+    positional = code.co_varnames[: code.co_argcount]
+    keyword = code.co_varnames[code.co_argcount : code.co_argcount + code.co_kwonlyargcount]
+    defaults = func.__defaults__ or ()
+    firsts = (REQUIRED,) * (len(positional) - len(defaults)) + defaults
+    kwdefaults = func.__kwdefaults__ or {}
+    return [
+        *zip(positional, firsts, strict=True),
+        *((k, kwdefaults.get(k, REQUIRED)) for k in keyword),
+    ]
