@@ -15,9 +15,10 @@ import sys
 import typing
 from collections.abc import Callable
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .params import REQUIRED, Arg, Opt, declarations
+if TYPE_CHECKING:
+    from .params import Arg, Opt
 
 # The commands served here: a whole group, a group's command, or a top-level command
 # with the option it needs on the command line.
@@ -30,8 +31,6 @@ def try_run(argv: list[str]) -> int | None:
     """Run ``argv`` on the fast path and return its exit code, or None to fall back."""
     if not argv:
         return None
-    from .failure import exit_code
-
     try:
         if argv == ["--version"]:  # what install checks in scripts run: Typer stays unloaded
             from .. import __version__
@@ -48,6 +47,8 @@ def try_run(argv: list[str]) -> int | None:
             return None
         return int(func(**kwargs) or 0)
     except (Exception, KeyboardInterrupt) as exc:
+        from .failure import exit_code
+
         code = exit_code(exc)
         if code is None:
             raise
@@ -72,6 +73,8 @@ class _Spec:
     """One parameter as the parser needs it."""
 
     def __init__(self, name: str, default: Any, hint: Any, decl: Opt | Arg) -> None:
+        from .params import REQUIRED
+
         self.name = name
         self.decl = decl
         self.required = default is REQUIRED
@@ -86,6 +89,8 @@ class _Spec:
 
 def specs(func: Callable[..., Any]) -> list[_Spec] | None:
     """The parameters of ``func`` as declared, or None if the fast path cannot serve one."""
+    from .params import Arg, Opt, declarations
+
     found = []
     for name, default, hint, decl in declarations(func):
         if not isinstance(decl, Opt | Arg):
@@ -100,6 +105,8 @@ def specs(func: Callable[..., Any]) -> list[_Spec] | None:
 
 def parse(func: Callable[..., Any], args: list[str]) -> dict[str, Any] | None:
     """The keyword arguments ``args`` give ``func``, or None if they do not fit."""
+    from .params import Opt
+
     params = specs(func)
     if params is None:
         return None
