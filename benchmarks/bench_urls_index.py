@@ -4,8 +4,9 @@ ImageNet's fall11_urls.txt is) and interleaved across the wnids (a shuffled or
 re-exported list: mirrors, img2dataset exports), each indexed by a whole process in a
 fresh cache; then one wnid looked up, in-process and as `fetch --urls-only --offline`.
 
-Reports each order's time and peak memory (the process's maximum resident set), and
-the ratio interleaved / grouped (the goal: within 1.5x, in flat memory).
+Reports each order's time (the median of --repeat runs, the orders taking turns) and
+peak memory (the process's maximum resident set), and the ratio interleaved / grouped
+(the goal: within 1.5x, in flat memory: run it with --lines 4000000 too).
 
   .venv/bin/python benchmarks/bench_urls_index.py                  # 2 M lines, 20,000 wnids
   .venv/bin/python benchmarks/bench_urls_index.py --lines 200000 --wnids 2000
@@ -58,7 +59,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--lines", type=int, default=2_000_000)
     ap.add_argument("--wnids", type=int, default=20_000)
-    ap.add_argument("--repeat", type=int, default=1, help="index runs of each order")
+    ap.add_argument("--repeat", type=int, default=3, help="index runs of each order")
     ap.add_argument("--work", default="/tmp/bench-urls-index")
     a = ap.parse_args()
     compile_package()
@@ -72,26 +73,30 @@ def main() -> None:
     config = dict(os.environ, IMAGENET_CONFIG=str(work / "config"))
     accept = ["terms", "accept", "--yes", "--name", "B", "--email", "b@example.org"]
     subprocess.run([*imagenet_command(), *accept, "--organization", "B"], env=config, check=True)
-    figures: dict[str, tuple[float, int, float]] = {}
-    for order in ("grouped", "interleaved"):
-        path = work / f"{order}.txt"
-        generate(path, wnids, per, order == "interleaved")
-        cache = work / f"cache-{order}"
-        env = dict(os.environ, IMAGENET_CACHE=str(cache), IMAGENET_CONFIG=str(work / "config"))
-        runs = []
-        for _ in range(a.repeat):
+    orders = ("grouped", "interleaved")
+    for order in orders:
+        generate(work / f"{order}.txt", wnids, per, order == "interleaved")
+    # The orders take turns, so a change in the machine's load falls on both.
+    runs: dict[str, list[tuple[float, int, float]]] = {order: [] for order in orders}
+    for _ in range(a.repeat):
+        for order in orders:
+            cache = work / f"cache-{order}"
+            env = dict(os.environ, IMAGENET_CACHE=str(cache), IMAGENET_CONFIG=str(work / "config"))
             shutil.rmtree(cache, ignore_errors=True)
             settle(None)
-            runs.append(run([*imagenet_command(), "urls", "index", str(path), "-q"], env))
-        secs = statistics.median(r[0] for r in runs)
-        cpu = statistics.median(r[2] for r in runs)
-        figures[order] = (secs, max(r[1] for r in runs), cpu)
+            cmd = [*imagenet_command(), "urls", "index", str(work / f"{order}.txt"), "-q"]
+            runs[order].append(run(cmd, env))
+    figures: dict[str, tuple[float, int, float]] = {}
+    for order in orders:
+        secs = statistics.median(r[0] for r in runs[order])
+        cpu = statistics.median(r[2] for r in runs[order])
+        figures[order] = (secs, max(r[1] for r in runs[order]), cpu)
         print(
-            f"{order:>11}: {len(wnids) * per:,} lines in {secs:.1f} s "
-            f"({len(wnids) * per / secs:,.0f} lines/s; CPU {cpu:.1f} s), "
-            f"peak RSS {figures[order][1] / 1024:.0f} MB"
+            f"{order:>11}: {len(wnids) * per:,} lines in {secs:.2f} s "
+            f"({len(wnids) * per / secs:,.0f} lines/s; CPU {cpu:.2f} s), "
+            f"peak RSS {figures[order][1] / 1024:.0f} MB (median of {a.repeat})"
         )
-        path.unlink()
+        (work / f"{order}.txt").unlink()
     ratio = figures["interleaved"][0] / figures["grouped"][0]
     cpu_ratio = figures["interleaved"][2] / figures["grouped"][2]
     print(

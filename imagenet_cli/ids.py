@@ -32,6 +32,38 @@ def printable(name: str) -> str:
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+# How one value is written in a cell of a csv, tsv or table row: the one rule of the
+# command's rows (cli/output) and the bounding-box writers (bbox/writers). None is an
+# empty cell, a bool true/false, a list its items joined by ``sep``, a float its repr (a
+# whole one as 1.0), anything else its str; quoting is the csv module's business.
+
+
+def cell(value: object, sep: str = ",") -> str:
+    """``value`` as the text of one cell (unquoted)."""
+    if value is None:
+        return ""
+    kind = type(value)
+    if kind is str or kind is int:  # the common case first: a box writer's every field
+        return str(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return sep.join(cell(v) for v in value)
+    if isinstance(value, float):
+        if value != value or abs(value) >= 1e16:  # nan, inf and the huge: no int() of them
+            return repr(value)
+        return repr(value) if value != int(value) else f"{value:.1f}"
+    return str(value)
+
+
+def tsv_cell(value: object) -> str:
+    """``value`` as a tsv cell: :func:`cell`, a tab or line break in it as a space."""
+    text = cell(value)
+    if "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\t", " ").replace("\r", " ").replace("\n", " ")
+    return text
+
+
 def is_utf8(text: str) -> bool:
     """Whether ``text`` came from valid UTF-8: an argument, a line or a file name that
     was not holds lone surrogates (Python's stand-ins for its bytes), which neither

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from imagenet_cli.bbox import FORMATS
-from imagenet_cli.cells import cell, tsv_cell
+from imagenet_cli.ids import cell, tsv_cell
 
 from .conftest import run
 

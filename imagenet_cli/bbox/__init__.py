@@ -5,9 +5,10 @@ Owns: reading the XML (``parse``, no DTD, no entities, no network; ``inputs`` fo
 folders and tar members), repairing known quirks (``repair``), the records (``records``),
 the writers of each format (``writers``, ``outputs``), and the engines of ``bbox
 convert``, ``stats``, ``draw`` and ``crop`` (``convert``, ``engine``, ``stats``, ``draw``,
-``crop``). Downloading the archives is ``fetch.bbox_archives``'s.
+``crop``), and those commands as one call each (``request``: a typed request in, a
+summary out). Downloading the archives is ``fetch.bbox_archives``'s.
 
-May import: the ground floor (``errors``, ``cells``, ``cache``, ``archive``, ``releases``),
+May import: the ground floor (``errors``, ``ids``, ``cache``, ``archive``, ``releases``),
 ``hierarchy`` and ``drivers``; never ``fetch``, ``subset`` or ``cli``.
 """
 

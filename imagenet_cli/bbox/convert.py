@@ -56,7 +56,7 @@ class Source:
     need_size: bool = False
     max_bytes: int = MAX_BYTES
     workers: int = 1
-    scheduler: str | Cluster | None = None  # a Dask scheduler: parse on the cluster
+    scheduler: Cluster | None = None  # an open Dask cluster: parse on it
     batch_size: int | None = None  # files per batch (None: the engine's default)
     strict: bool = False
     stdin: IO[str] | None = None
@@ -234,6 +234,7 @@ class ConvertRequest:
     with_names: bool = False
     keep_empty: bool = False
     header: bool = True
+    scheduler: str | None = None  # a Dask scheduler address: parse on that cluster
 
 
 def check(req: ConvertRequest) -> None:
@@ -275,8 +276,9 @@ def convert(
     tally = req.source.tally
     # Before any output: a run that can read nothing leaves no file behind.
     planned = _prepare(req.source, on_missing)
-    with session(req.source.scheduler) as cluster, _output(req, stdout) as out:
-        source = replace(req.source, scheduler=cluster)  # the same tally
+    with session(req.scheduler) as cluster, _output(req, stdout) as out:
+        opened = cluster if cluster is not None else req.source.scheduler
+        source = replace(req.source, scheduler=opened)  # the same tally
         writer = make_writer(
             req.fmt,
             out,

@@ -227,7 +227,7 @@ def failed_chunk(batch: ChunkBatch, exc: BaseException) -> Chunk:
 def _batches(
     items: Iterable[Item],
     opts: ParseOptions,
-    scheduler: str | Cluster | None,
+    scheduler: Cluster | None,
     batch_size: int | None,
 ) -> Iterator[Batch]:
     """The plan's batches, at the size for the driver that runs them. A cluster's
@@ -246,7 +246,7 @@ def chunks(
     spec: ChunkSpec,
     *,
     workers: int = 1,
-    scheduler: str | Cluster | None = None,
+    scheduler: Cluster | None = None,
     batch_size: int | None = None,
     progress: Callable[[int, int | None, str], None] | None = None,
 ) -> Generator[Chunk, None, None]:
@@ -266,7 +266,7 @@ def results(
     opts: ParseOptions,
     *,
     workers: int = 1,
-    scheduler: str | Cluster | None = None,
+    scheduler: Cluster | None = None,
     batch_size: int | None = None,
     progress: Callable[[int, int | None, str], None] | None = None,
 ) -> Generator[Result, None, None]:

@@ -37,8 +37,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import IO, Any, Protocol
 
 from ..cache import write_bytes_atomic, write_text_atomic
-from ..cells import cell
 from ..errors import UsageError, storage_error
+from ..ids import cell
 from .records import COLUMNS, NAME_COLUMNS, Annotation, Box, unsafe_part
 
 Namer = Callable[[str], tuple[str | None, int | None]]

@@ -10,7 +10,7 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -36,9 +36,6 @@ from .output import (
     progress,
 )
 from .params import Arg, Opt
-
-if TYPE_CHECKING:
-    from ..bbox.convert import Source
 
 if TYPE_CHECKING:
     BboxFormat = str
@@ -87,44 +84,6 @@ MaxBytesOpt = Annotated[
 ]
 
 
-def _workers(value: int) -> int:
-    from .. import config
-    from ..bbox.engine import worker_count
-
-    return worker_count(int(config.get("workers", value or None)))
-
-
-def _source(
-    inputs: list[str] | None,
-    wnid: list[str] | None,
-    under: str | None,
-    release: str | None,
-    images: str | None,
-    clip: bool,
-    strict: bool,
-    max_bytes: int,
-    workers: int,
-    normalize: bool = False,
-) -> Source:
-    from ..bbox.convert import Source
-    from ..ids import expand_stdin, stdin_once
-
-    stdin_once({"INPUT": inputs, "--wnid": wnid})
-    wnids = list(expand_stdin(wnid)) if wnid else []
-    return Source(
-        inputs=inputs or [],
-        wnids=wnids,
-        under=under,
-        release=release,
-        clip=clip,
-        normalize=normalize,
-        images=images or None,
-        max_bytes=max_bytes,
-        workers=_workers(workers),
-        strict=strict,
-    )
-
-
 @contextlib.contextmanager
 def _pipe_safe() -> Iterator[None]:
     """A closed stdout (``| head``) ends the command as SIGPIPE would, but only after
@@ -142,10 +101,6 @@ def _pipe_safe() -> Iterator[None]:
         os.kill(os.getpid(), signal.SIGPIPE)
     finally:
         signal.signal(signal.SIGPIPE, previous)
-
-
-def _warn(quiet: bool) -> Callable[[str], None]:
-    return (lambda text: None) if quiet else messages.warn
 
 
 def convert(
@@ -207,48 +162,22 @@ def convert(
 
     Example: imagenet bbox convert Annotation/ -f csv -o boxes.csv --scheduler tcp://head:8786
     """
-    from ..bbox.convert import ConvertRequest
-    from ..bbox.convert import convert as run_convert
-    from ..drivers import resolve_scheduler
+    from ..bbox.request import BboxConvertRequest, run_convert
+    from ..request import from_options
+    from .bbox_render import BboxView, converted
 
-    src = _source(inputs, wnid, under, release, images, clip, strict, max_bytes, workers, normalize)
-    src.scheduler = resolve_scheduler(scheduler)
-    src.batch_size = batch_size
-    req = ConvertRequest(
-        source=src,
-        fmt=str(fmt).lower(),
-        output=output,
-        out_dir=out or None,
-        with_names=with_names,
-        keep_empty=keep_empty,
-        header=not no_header,
-    )
-    outcome = Outcome()
+    request = from_options(BboxConvertRequest, locals())
     # The writers start with their header: it is held back until the first batch is
     # done, so a bad --under, --release or --wnid leaves stdout empty.
     stdout = GuardedStream(sys.stdout, held=True)
-    with _pipe_safe(), progress("converting", quiet=quiet) as advance:
+    view = BboxView("converting", quiet, stdout)
+    with _pipe_safe():
+        summary = run_convert(request, stdout, view)  # type: ignore[arg-type]
+    return converted(summary, view)
 
-        def started(done: int, total: int | None = None, text: str = "") -> None:
-            stdout.release()
-            advance(done, total, text)
 
-        tally = run_convert(
-            req,
-            stdout,  # type: ignore[arg-type]
-            on_bad=outcome.fail,
-            on_quirk=_warn(quiet),
-            progress=started,
-            on_missing=outcome.fail,
-        )
-        stdout.release()
-        stdout.flush()
-    if not quiet and (output not in (None, "-") or out):
-        messages.info(
-            f"{counted(tally.files, 'file')}, {counted(tally.images, 'image')}, "
-            f"{counted(tally.boxes, 'box', 'boxes')}, {tally.bad:,} bad"
-        )
-    return int(outcome.code)
+def _silent(text: str) -> None:
+    """Quirks go unsaid: stats counts them."""
 
 
 def stats(
@@ -272,25 +201,20 @@ def stats(
     """
     from ..bbox.convert import iter_annotations
     from ..bbox.engine import Names
+    from ..bbox.request import SourceRequest
     from ..bbox.stats import BboxStats
+    from ..request import from_options
 
-    src = _source(inputs, wnid, under, release, images, False, strict, max_bytes, workers)
+    src = from_options(SourceRequest, locals()).source()
     outcome = Outcome()
     found = BboxStats()
-    with (
-        progress("reading", quiet=quiet) as advance,
-        contextlib.closing(
-            iter_annotations(
-                src,
-                on_bad=outcome.fail,
-                on_quirk=lambda text: None,
-                progress=advance,
-                on_missing=outcome.fail,
-            )
-        ) as anns,
-    ):
-        for ann in anns:
-            found.add(ann)
+    with progress("reading", quiet=quiet) as advance:
+        anns = iter_annotations(
+            src, on_bad=outcome.fail, on_quirk=_silent, progress=advance, on_missing=outcome.fail
+        )
+        with contextlib.closing(anns):
+            for ann in anns:
+                found.add(ann)
     found.files, found.bad_files = src.tally.files, src.tally.bad
     rows = found.rows(Names())
     if fmt == Format.json:
@@ -375,36 +299,9 @@ def crop(
 
     Example: imagenet bbox crop Annotation/ --images train/ --out crops/ --margin 8
     """
-    from ..bbox.convert import iter_annotations
-    from ..bbox.crop import CropOptions
-    from ..bbox.crop import crop as crop_boxes
+    from ..bbox.request import BboxCropRequest, run_crop
+    from ..request import from_options
+    from .bbox_render import BboxView, cropped
 
-    src = _source(inputs, wnid, under, release, images, clip, strict, max_bytes, workers)
-    # Parsing is light beside decoding and encoding JPEGs: it stays in this process
-    # and the workers crop (one pool, never a pool forked beside another).
-    crop_workers, src.workers = src.workers, 1
-    opts = CropOptions(images=images, out=out, margin=margin, min_size=min_size)
-    outcome = Outcome()
-    written = skipped = 0
-    anns = iter_annotations(
-        src, on_bad=outcome.fail, on_quirk=_warn(quiet), on_missing=outcome.fail
-    )
-    with (
-        progress("cropping", quiet=quiet) as advance,
-        contextlib.closing(
-            crop_boxes(anns, opts, workers=crop_workers, progress=advance)
-        ) as results,
-    ):
-        for result in results:
-            written += result.written
-            skipped += result.skipped
-            for line in result.refused:
-                outcome.fail(f"{result.source}: {line}")
-            if result.error:
-                outcome.fail(f"{result.source}: {result.error}")
-    if not quiet:
-        messages.info(
-            f"{counted(written, 'crop')} written to {out}, "
-            f"{counted(skipped, 'box', 'boxes')} under --min-size skipped"
-        )
-    return int(outcome.code)
+    view = BboxView("cropping", quiet)
+    return cropped(run_crop(from_options(BboxCropRequest, locals()), view), view)

@@ -57,32 +57,20 @@ def bbox_fetch(
     from .. import config
     from ..fetch import terms
     from ..fetch.bbox_archives import fetch_bboxes
+    from ..fetch.selection import synsets
     from ..fetch.sources import check_base_url
-    from ..hierarchy import Hierarchy
     from ..ids import expand_stdin
 
     terms.gate(accept_terms, name, email, organization)
-    h = Hierarchy.default()
-    wnids: list[str] = []
-    for ident in expand_stdin(wnid):
-        root = h.resolve(ident)
-        for w in h.descendants(root, release=release, include_self=True) if recursive else [root]:
-            if w not in wnids:
-                wnids.append(w)
+    wnids = synsets(expand_stdin(wnid), recursive=recursive, release=release)
     base = check_base_url(str(config.get("base_url", base_url)))
     outcome = Outcome()
     rows = []
     for item in fetch_bboxes(
         wnids, base, refresh=refresh, timeout=float(config.get("fetch.timeout", timeout))
     ):
-        rows.append(
-            {
-                "wnid": item.wnid,
-                "status": item.status,
-                "bytes": item.bytes,
-                "path": str(item.path or ""),
-            }
-        )
+        path = str(item.path or "")
+        rows.append({"wnid": item.wnid, "status": item.status, "bytes": item.bytes, "path": path})
         if item.status not in ("ok", "cached"):
             outcome.fail(f"{item.wnid}: {item.error}")
     emit_rows(rows, ["wnid", "status", "bytes", "path"], fmt, no_header=no_header)

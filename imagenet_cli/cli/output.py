@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from enum import Enum, StrEnum
 from typing import IO, TYPE_CHECKING, Any
 
-from ..cells import cell, tsv_cell
 from ..errors import ExitCode, ImagenetError, UsageError
 
 if TYPE_CHECKING:
@@ -288,6 +287,8 @@ def _row_texts(
     """The text of each row in format ``name``, the header (or json's bracket) with
     the first row, or alone at the end when there was none and ``empty_ok()``;
     ``counted[0]`` counts the rows."""
+    from ..ids import cell, tsv_cell  # here: --version prints without loading ids
+
     head = ""
     if name == "tsv":
         head = "\t".join(columns) + "\n" if header else ""
@@ -389,6 +390,8 @@ def _rich_table(
     from rich.table import Table
     from rich.text import Text
 
+    from ..ids import cell
+
     table = Table(title=title, show_header=not no_header, header_style="bold", box=None)
     for col in columns:
         table.add_column(col, overflow="fold")
@@ -412,6 +415,8 @@ def emit_records(
     ``fields`` pairs each key with the label shown in the terminal view; list values of
     the keys in ``multiline`` get a line per item there.
     """
+    from ..ids import cell
+
     name = resolve_format(fmt)
     if name != "table":
         return emit_rows(records, [k for k, _ in fields], name, no_header=no_header, id_key=id_key)

@@ -19,7 +19,7 @@ from .common import (
     WorkersOpt,
     batch_size_opt,
 )
-from .output import Outcome, counted, emit_rows, messages, progress
+from .output import emit_rows, messages, progress
 from .params import Arg, Opt
 
 _SEL = "Selection"
@@ -223,92 +223,16 @@ def extract(
     Example: imagenet synset descendants dog.n.01 -r ilsvrc2012 -f ids |
     imagenet subset extract --wnids - --from train --to dogs --per-class 5 --resize 160
     """
-    from ..drivers import resolve_scheduler
-    from ..errors import UsageError
-    from ..ids import expand_stdin, stdin_once
-    from ..subset.extract import Request
+    from ..request import from_options
     from ..subset.extract import extract as run_extract
-    from ..subset.plan import Options
-    from ..subset.selection import Selection
+    from ..subset.request import ExtractRequest
+    from .subset_render import show_summary
 
-    if not dst:
-        raise UsageError("--to DST is required")
-    stdin_once({"--wnid": wnid, "--wnids": wnids, "--under": under})
-    request = Request(
-        sources=tuple(sources),
-        dst=dst,
-        selection=Selection(
-            wnids=tuple(expand_stdin(wnid or ())),
-            wnid_files=tuple(wnids or ()),
-            presets=tuple(preset or ()),
-            under=tuple(expand_stdin(under or ())),
-            classes=classes,
-            release=release,
-            seed=seed,
-            allow_missing=allow_missing,
-        ),
-        layout=layout,
-        split=split,
-        per_class=per_class,
-        val_per_class=val_per_class,
-        options=Options(mode=mode, resize=resize, resize_mode=resize_mode, quality=quality),
-        bbox=bbox,
-        val_labels=val_labels,
-        devkit_synsets=devkit_synsets,
-        workers=workers,
-        scheduler=None if dry_run else resolve_scheduler(scheduler),
-        batch_size=batch_size,
-        dry_run=dry_run,
-    )
+    request = from_options(ExtractRequest, locals()).request()
     messages.quiet = quiet
     with progress("extracting", quiet=quiet or dry_run) as bar:
         summary = run_extract(request, bar)
-    outcome = Outcome()
-    for note in summary.notes:
-        messages.warn(note)
-    for problem in summary.problems:
-        outcome.fail(problem)
-    plan = summary.plan
-    splits = sorted({c.split for c in plan.classes}, key=("train", "val").index)
-    per_split = ", ".join(
-        f"{s} {sum(c.images for c in plan.classes if c.split == s):,}" for s in splits
-    )
-    if summary.dry_run:
-        emit_rows(
-            (
-                {
-                    "split": c.split,
-                    "wnid": c.wnid,
-                    "available": c.available,
-                    "images": c.images,
-                    "bytes": c.bytes,
-                }
-                for c in plan.classes
-            ),
-            ["split", "wnid", "available", "images", "bytes"],
-            fmt,
-            no_header=no_header,
-        )
-        messages.info(
-            f"plan: {counted(len(plan.wnids), 'class', 'classes')}, "
-            f"{counted(len(plan.items), 'image')} ({per_split}), "
-            f"{plan.bytes / 1e6:,.1f} MB from {', '.join(summary.layouts)}; "
-            "nothing written (--dry-run)"
-        )
-    else:
-        for failure in summary.failures:
-            outcome.fail(f"{failure.source}: {failure.error}")
-        boxes = f", {summary.bbox:,} annotations" if request.bbox else ""
-        # What the source refused (members that could escape, damage) failed too: counted.
-        refused = f", {summary.refused:,} refused in the source" if summary.refused else ""
-        messages.info(
-            f"{counted(len(plan.wnids), 'class', 'classes')}, "
-            f"{counted(len(plan.items), 'image')} ({per_split}) "
-            f"in {summary.dst}: {summary.written:,} written, {summary.skipped:,} already there, "
-            f"{summary.failed:,} failed{refused}{boxes}; "
-            f"{summary.bytes_written / 1e6:,.1f} MB in {summary.seconds:.1f} s"
-        )
-    return int(outcome.code)
+    return show_summary(summary, fmt, no_header, with_bbox=bool(request.bbox))
 
 
 def presets(fmt: FormatOpt = None, no_header: NoHeaderOpt = False) -> int:

@@ -129,6 +129,37 @@ SHOW_FIELDS = [
 ]
 
 
+def _show_records(
+    ids: Sequence[str] | None, outcome: Outcome, h: Hierarchy, *, nested: bool
+) -> Iterator[dict[str, Any]]:
+    """The rows of ``synset show``; ``nested``: paths as lists of names (JSON)."""
+    for _ident, s in _each_id(ids, outcome):
+        names = {}
+        paths = h.hypernym_paths(s.wnid)
+        for path in paths:
+            for w in path:
+                if w not in names:
+                    names[w] = h.get(w).name
+        parents = [
+            f"{w} {names.get(w) or h.get(w).name}" + (" (instance)" if kind == "instance" else "")
+            for w, kind in s.parents
+        ]
+        shown_paths: list[Any] = (
+            [[names[w] for w in p] for p in paths]
+            if nested
+            else [" > ".join(names[w] for w in p) for p in paths]
+        )
+        yield {
+            **synset_row(s),
+            "examples": list(s.examples),
+            "parents": parents,
+            "paths": shown_paths,
+            "children": s.n_children,
+            "descendants": s.n_descendants,
+            "releases": releases.releases_of(s.wnid),
+        }
+
+
 def show(ids: IdsArg = None, fmt: FormatOpt = None, no_header: NoHeaderOpt = False) -> int:
     """Show everything about synsets: lemmas, definition, parents, paths, counts, releases.
 
@@ -137,37 +168,9 @@ def show(ids: IdsArg = None, fmt: FormatOpt = None, no_header: NoHeaderOpt = Fal
     outcome = Outcome()
     name = resolve_format(fmt)
     h = Hierarchy.default()
-
-    def records() -> Iterator[dict[str, Any]]:
-        for _ident, s in _each_id(ids, outcome):
-            names = {}
-            paths = h.hypernym_paths(s.wnid)
-            for path in paths:
-                for w in path:
-                    if w not in names:
-                        names[w] = h.get(w).name
-            parents = [
-                f"{w} {names.get(w) or h.get(w).name}"
-                + (" (instance)" if kind == "instance" else "")
-                for w, kind in s.parents
-            ]
-            shown_paths: list[Any] = (
-                [[names[w] for w in p] for p in paths]
-                if name in ("json", "jsonl")
-                else [" > ".join(names[w] for w in p) for p in paths]
-            )
-            yield {
-                **synset_row(s),
-                "examples": list(s.examples),
-                "parents": parents,
-                "paths": shown_paths,
-                "children": s.n_children,
-                "descendants": s.n_descendants,
-                "releases": releases.releases_of(s.wnid),
-            }
-
+    records = _show_records(ids, outcome, h, nested=name in ("json", "jsonl"))
     multiline = ("parents", "paths", "examples")
-    emit_records(records(), SHOW_FIELDS, name, no_header=no_header, multiline=multiline)
+    emit_records(records, SHOW_FIELDS, name, no_header=no_header, multiline=multiline)
     return outcome.code
 
 

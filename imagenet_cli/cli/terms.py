@@ -98,14 +98,7 @@ def accept(
     """
     interactive = sys.stdin.isatty() and not yes
     if not interactive:
-        missing = [
-            o
-            for o, v in (("--name", name), ("--email", email), ("--organization", organization))
-            if not v
-        ]
-        if missing or not yes:
-            need = ", ".join([*missing, *([] if yes else ["--yes"])])
-            raise UsageError(f"not on a terminal: accepting the terms needs {need}")
+        _answers_given(name, email, organization, yes)
     else:
         # An answer given as an option is checked before anything is asked; each typed
         # answer is checked as soon as it is typed, and asked again when it is wrong.
@@ -126,6 +119,20 @@ def accept(
     messages.info(
         f"terms version {record.version} accepted by {record.name} ({record.organization})"
     )
+
+
+def _answers_given(
+    name: str | None, email: str | None, organization: str | None, yes: bool
+) -> None:
+    """Off a terminal nothing can be asked: every answer, and --yes, must be given."""
+    missing = [
+        o
+        for o, v in (("--name", name), ("--email", email), ("--organization", organization))
+        if not v
+    ]
+    if missing or not yes:
+        need = ", ".join([*missing, *([] if yes else ["--yes"])])
+        raise UsageError(f"not on a terminal: accepting the terms needs {need}")
 
 
 def status(fmt: FormatOpt = None, no_header: NoHeaderOpt = False) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from ..fetch.credentials import redact
 from .common import (
     AcceptTermsOpt,
     EmailOpt,
@@ -14,7 +13,7 @@ from .common import (
     OrgOpt,
     QuietOpt,
 )
-from .output import emit_records, emit_rows, messages, progress
+from .output import emit_records, emit_rows, messages
 from .params import Arg, Opt
 
 LIST_COLUMNS = ["id", "source", "lines", "wnids", "skipped", "fetched_at", "etag", "last_modified"]
@@ -49,22 +48,16 @@ def index(
 
     Example: imagenet urls index fall11_urls.txt
     """
-    from ..fetch import terms
-    from ..fetch.sources import urllist
+    from ..fetch.sources.request import IndexRequest, run_index
+    from ..request import from_options
+    from .render import Working
 
-    if urllist.is_url(source):
-        terms.gate(accept_terms, name, email, organization)
-    with progress("indexing", quiet=quiet) as update:
-        info = urllist.index(source, progress=update, timeout=timeout)
-    emit_rows([vars(info)], LIST_COLUMNS, fmt, no_header=no_header, id_key="source")
-    shown = redact(source)
+    summary = run_index(from_options(IndexRequest, locals()), Working("indexing", quiet))
+    emit_rows([vars(summary.info)], LIST_COLUMNS, fmt, no_header=no_header, id_key="source")
     previous, messages.quiet = messages.quiet, quiet
     try:
-        for skipped in info.skipped_lines:
-            messages.warn(f"{shown}: line {skipped.line}: skipped: {skipped.reason}")
-        if info.skipped > len(info.skipped_lines):
-            more = info.skipped - len(info.skipped_lines)
-            messages.warn(f"{shown}: {more:,} more lines skipped")
+        for note in summary.notes:
+            messages.warn(note)
     finally:
         messages.quiet = previous
 

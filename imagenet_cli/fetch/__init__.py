@@ -7,7 +7,9 @@ result record out), and :func:`~.local.fetch` is the local driver: one process p
 each running threads that take the next item and do it start to finish (only the small
 result records cross processes), and each result, as it comes, goes to one writer, the
 manifest (:class:`~.local.Recorder`, shared with the cluster driver in :mod:`.cluster`).
-:func:`~.item.fetch_one` does one item synchronously.
+:func:`~.item.fetch_one` does one item synchronously. :func:`~.request.run_fetch` is
+``imagenet fetch`` as one call: a :class:`~.request.FetchRequest` in (settings resolved
+there, once), a :class:`~.request.FetchSummary` out.
 
 Layout: ``OUT/<wnid>/<image_id>.<ext>``; manifest ``OUT/manifest.jsonl`` (or a
 ``.csv``/``.jsonl`` path given), one row per URL, appended as each URL finishes and
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from .local import fetch
     from .manifest import Manifest
     from .originals import fetch_originals
+    from .request import FetchRequest, FetchSummary, FetchWatch, run_fetch
     from .selection import Selection, select
     from .sources import ImageRef, ListOptions
 
@@ -52,6 +55,10 @@ _PUBLIC = {
     "fetch": "local",
     "Manifest": "manifest",
     "fetch_originals": "originals",
+    "FetchRequest": "request",
+    "FetchSummary": "request",
+    "FetchWatch": "request",
+    "run_fetch": "request",
     "Selection": "selection",
     "select": "selection",
     "ImageRef": "sources",
@@ -61,7 +68,10 @@ _PUBLIC = {
 __all__ = [
     "DownloadOptions",
     "FetchOptions",
+    "FetchRequest",
     "FetchResult",
+    "FetchSummary",
+    "FetchWatch",
     "ImageRef",
     "ListOptions",
     "Manifest",
@@ -70,6 +80,7 @@ __all__ = [
     "fetch_item",
     "fetch_one",
     "fetch_originals",
+    "run_fetch",
     "select",
 ]
 

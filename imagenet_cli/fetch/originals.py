@@ -211,19 +211,13 @@ def _row(book: Manifest, rows: dict[tuple[str, str], Any], result: FetchResult) 
 
 
 def _download_to(url: str, path: Path, timeout: float) -> int:
-    import httpx
-
     from .download import USER_AGENT, at_least
+    from .transport import TransportError, stream
 
     try:
-        with (
-            httpx.Client(
-                follow_redirects=True, timeout=timeout, headers={"User-Agent": USER_AGENT}
-            ) as client,
-            client.stream("GET", url) as resp,
-        ):
-            if resp.status_code != 200:
-                return resp.status_code
+        with stream(url, timeout=timeout, user_agent=USER_AGENT) as resp:
+            if resp.status != 200:
+                return resp.status
             size = 0
             try:
                 fh = path.open("wb")
@@ -231,7 +225,7 @@ def _download_to(url: str, path: Path, timeout: float) -> int:
                 raise storage_error(path, exc) from None
             with fh:
                 # as it arrives (a chunk size would wait to fill it): a trickle is caught
-                for chunk in at_least(resp.iter_bytes(), timeout):
+                for chunk in at_least(resp.chunks, timeout):
                     size += len(chunk)
                     if size > MAX_ORIGINALS_BYTES:
                         raise OSError("archive larger than the limit")
@@ -244,5 +238,5 @@ def _download_to(url: str, path: Path, timeout: float) -> int:
                 except OSError as exc:
                     raise storage_error(path, exc) from None
             return 200
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+    except (TransportError, ValueError) as exc:
         raise OSError(redact(str(exc)) or type(exc).__name__) from None

@@ -30,19 +30,9 @@ def select(
     limit: int | None = None,
 ) -> Selection:
     """Resolve ids (with their descendants when ``recursive``) and gather their image lists."""
-    from ..hierarchy import Hierarchy
     from .sources import image_lists
 
-    h = Hierarchy.default()
-    wnids: list[str] = []
-    seen: set[str] = set()
-    for ident in idents:
-        root = h.resolve(ident)
-        group = h.descendants(root, release=release, include_self=True) if recursive else [root]
-        for w in group:
-            if w not in seen:
-                seen.add(w)
-                wnids.append(w)
+    wnids = synsets(idents, recursive=recursive, release=release)
     if not wnids:
         raise UsageError("no synsets to fetch (give --wnid or --wnids)")
     refs: list[ImageRef] = []
@@ -56,3 +46,17 @@ def select(
         per_wnid[item.wnid] = len(chosen)
         refs.extend(chosen)
     return Selection(wnids, refs, errors, per_wnid)
+
+
+def synsets(idents: Iterable[str], *, recursive: bool, release: str | None) -> list[str]:
+    """The wnids of ``idents`` (each with every synset below it when ``recursive``, of
+    ``release`` if given), each once, in order."""
+    from ..hierarchy import Hierarchy
+
+    h = Hierarchy.default()
+    wnids: dict[str, None] = {}
+    for ident in idents:
+        root = h.resolve(ident)
+        group = h.descendants(root, release=release, include_self=True) if recursive else [root]
+        wnids.update(dict.fromkeys(group))
+    return list(wnids)

@@ -10,14 +10,21 @@ paths and queries; see :func:`normalise_url`), the proxy comes from the environm
 (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``, ``NO_PROXY``), certificates are
 checked against ``SSL_CERT_FILE``/``SSL_CERT_DIR`` or certifi's bundle, and
 gzip/deflate bodies are decoded here, bounded like any other body.
+
+Image lists and archives, large bodies read as they arrive, go through :func:`stream`:
+the same libcurl setup (proxy, certificates, error kinds), redirects followed by libcurl.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
 import zlib
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -287,6 +294,93 @@ class CurlSession:
 
     def close(self) -> None:
         self._c.close()
+
+
+@dataclass
+class Streamed:
+    """An answer whose body is read as it arrives (see :func:`stream`)."""
+
+    status: int
+    headers: dict[str, str]  # by lower-case name
+    chunks: Iterator[bytes]  # the body, decoded (gzip, deflate), in pieces as they come
+
+
+@contextmanager
+def stream(
+    url: str, *, timeout: float, user_agent: str, max_redirects: int = 20
+) -> Iterator[Streamed]:
+    """GET ``url`` for a large body (an image list, an archive): redirects followed, the
+    body decoded and handed over in pieces as libcurl receives them, in this thread.
+
+    ``timeout`` bounds the connection and any wait for the next byte (a stalled body is
+    cut after it), not the whole download. The proxy is the environment's, as for
+    images. Raises :class:`TransportError` (its message names no proxy), also from the
+    body's iterator, and ValueError for a URL that is not http(s).
+    """
+    import pycurl
+
+    target, scheme, host = normalise_url(url)
+    try:
+        proxy = EnvProxies().proxy_for(scheme, host)
+    except ProxyConfigError as exc:
+        raise TransportError("proxy_error", str(exc)) from None
+    session = CurlSession()
+    c = session._c
+    pieces: deque[bytes] = deque()
+    c.setopt(pycurl.WRITEFUNCTION, pieces.append)
+    c.setopt(pycurl.FOLLOWLOCATION, 1)
+    c.setopt(pycurl.MAXREDIRS, max_redirects)
+    c.setopt(pycurl.REDIR_PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS)
+    c.setopt(pycurl.HTTP_CONTENT_DECODING, 1)
+    c.setopt(pycurl.ACCEPT_ENCODING, ACCEPT_ENCODING)
+    c.setopt(pycurl.URL, target)
+    c.setopt(pycurl.HTTPHEADER, [f"User-Agent: {user_agent}"])
+    c.setopt(pycurl.PROXY, proxy[0] if proxy else "")
+    c.setopt(pycurl.CONNECTTIMEOUT_MS, max(1, int(timeout * 1000)))
+    # No byte for `timeout` seconds (under 1 byte/s over it) ends the transfer.
+    c.setopt(pycurl.LOW_SPEED_LIMIT, 1)
+    c.setopt(pycurl.LOW_SPEED_TIME, max(1, math.ceil(timeout)))
+    multi = pycurl.CurlMulti()
+    multi.add_handle(c)
+    proxy_host = proxy[1] if proxy else ""
+
+    def pump() -> bool:
+        """Let libcurl move what it can; whether the transfer still runs."""
+        while True:
+            ret, running = multi.perform()
+            if ret != pycurl.E_CALL_MULTI_PERFORM:
+                break
+        if running:
+            return True
+        _, _, failed = multi.info_read()
+        if failed:
+            _, code, message = failed[0]
+            errno = c.getinfo(pycurl.OS_ERRNO)
+            if int(code) in _CONNECT and errno and not proxy_host:
+                message = f"[Errno {errno}] {os.strerror(errno)}"  # as the system says it
+            raise session._error(int(code), str(message), proxy_host)
+        return False
+
+    def body(running: bool) -> Iterator[bytes]:
+        while True:
+            while pieces:
+                yield pieces.popleft()
+            if not running:
+                return
+            multi.select(1.0)
+            running = pump()
+
+    try:
+        running = pump()
+        while running and not pieces:  # the final answer's head comes with its first bytes
+            multi.select(1.0)
+            running = pump()
+        status, _, found = _parse_headers(session._headers)
+        yield Streamed(status, found, body(running))
+    finally:
+        multi.remove_handle(c)
+        multi.close()
+        session.close()
 
 
 def _parse_headers(lines: list[bytes]) -> tuple[int, str, dict[str, str]]:

@@ -364,7 +364,7 @@ def run_jobs(
     workers: int,
     *,
     cpu_bound: bool,
-    scheduler: str | Cluster | None = None,
+    scheduler: Cluster | None = None,
     batch_size: int | None = None,
 ) -> Iterator[ItemResult]:
     """:func:`process` over ``jobs``, results in the jobs' order whatever ``workers`` is.

@@ -424,9 +424,9 @@ def test_urls_info_counts_what_fetch_gets_and_index_names_what_it_skips(
 def test_url_lists_cut_into_chunks_index_as_one_list(
     tmp_path: Path, accepted: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from imagenet_cli.fetch.sources import urllist
+    from imagenet_cli.fetch.sources import listrows, urllist
 
-    monkeypatch.setattr(urllist, "CHUNK", 64)  # a wnid's lines over many chunks
+    monkeypatch.setattr(listrows, "CHUNK", 64)  # a wnid's lines over many chunks
     w = "n01560419"
     rows = [f"{w}_{i}\thttp://img.example/{i}.jpg\n" for i in range(30)]
     rows[17] = f"{w}_3\thttp://img.example/again.jpg\n"  # a repeat, several chunks on

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from imagenet_cli.fetch.sources import ImageRef, urllist
-from imagenet_cli.fetch.sources.urllist import ListInfo, split_runs
+from imagenet_cli.fetch.sources import ImageRef, listrows, urllist
+from imagenet_cli.fetch.sources.listrows import split_runs
+from imagenet_cli.fetch.sources.urllist import ListInfo
 
 
 def runs_line_by_line(chunk: bytes) -> Iterator[tuple[str | None, int, int]]:
@@ -84,8 +85,8 @@ def test_an_interleaved_list_indexes_as_its_grouped_twin_in_a_row_per_wnid(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # small chunks and a small hold, so the list spans several of each
-    monkeypatch.setattr(urllist, "CHUNK", 4096)
-    monkeypatch.setattr(urllist, "GROUPED_BYTES", 16_384)
+    monkeypatch.setattr(listrows, "CHUNK", 4096)
+    monkeypatch.setattr(listrows, "GROUPED_BYTES", 16_384)
     grouped, interleaved = tmp_path / "grouped.txt", tmp_path / "interleaved.txt"
     grouped.write_text("".join(_line(w, k) for w in WNIDS for k in range(60)))
     interleaved.write_text("".join(_line(w, k) for k in range(60) for w in WNIDS))
@@ -117,8 +118,8 @@ def test_an_odd_line_in_an_interleaved_list_is_named_by_its_number(tmp_path: Pat
 def test_a_wnid_keeps_its_list_order_across_grouped_and_interleaved_stretches(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(urllist, "CHUNK", 2048)
-    monkeypatch.setattr(urllist, "GROUPED_BYTES", 1 << 20)  # held across many chunks
+    monkeypatch.setattr(listrows, "CHUNK", 2048)
+    monkeypatch.setattr(listrows, "GROUPED_BYTES", 1 << 20)  # held across many chunks
     first = WNIDS[0]
     lines = [_line(first, k) for k in range(100)]  # grouped
     lines += [_line(w, k) for k in range(100, 130) for w in WNIDS]  # interleaved
@@ -130,4 +131,46 @@ def test_a_wnid_keeps_its_list_order_across_grouped_and_interleaved_stretches(
     assert [r.image_id for r in urllist.lookup(first)] == [f"{first}_{k}" for k in range(230)]
     assert [r.image_id for r in urllist.lookup(WNIDS[5])] == [
         f"{WNIDS[5]}_{k}" for k in range(100, 130)
+    ]
+
+
+def test_an_interleaved_list_with_an_id_twice_is_still_stored_a_row_per_wnid(
+    tmp_path: Path,
+) -> None:
+    # A repeated id used to send the whole chunk line by line (a row per line, as
+    # slow as before grouping); lookup keeps the id's first line, as it always has.
+    lines = [_line(w, k) for k in range(5) for w in WNIDS]
+    lines[77] = f"{WNIDS[3]}_0\thttp://elsewhere.example/again.jpg\n"  # the id of line 4
+    path = tmp_path / "twice.txt"
+    path.write_text("".join(lines))
+    info, refs, rows = _indexed(path)
+    assert rows == len(WNIDS)
+    assert (info.wnids, info.skipped) == (40, 0)
+    assert [(r.image_id, r.url) for r in refs[WNIDS[3]]] == [
+        (f"{WNIDS[3]}_{k}", f"http://farm{k % 9}.example/{k}/{WNIDS[3]}_{k}.jpg") for k in range(5)
+    ]
+    assert [r.image_id for r in refs[WNIDS[37]]] == [f"{WNIDS[37]}_{k}" for k in (0, 2, 3, 4)]
+
+
+@pytest.mark.parametrize(
+    ("odd", "reason"),
+    [
+        ("{w}_1\t\n", "no URL after the image id"),
+        ("{w}_1\t\r\n", "no URL after the image id"),
+        ("{w}_1\n", "no URL after the image id"),
+        ("x{w}_1\thttp://a.example/1.jpg\n", "no image id at the start"),
+    ],
+)
+def test_an_odd_line_sends_its_interleaved_chunk_line_by_line(
+    tmp_path: Path, odd: str, reason: str
+) -> None:
+    lines = [_line(w, k) for k in range(5) for w in WNIDS]
+    lines[41] = odd.format(w=WNIDS[1])
+    path = tmp_path / "odd.txt"
+    path.write_text("".join(lines))
+    info = urllist.index(str(path))
+    assert [(s.line, s.reason.split(" (")[0]) for s in info.skipped_lines] == [(42, reason)]
+    assert info.lines == 199
+    assert [r.image_id for r in urllist.lookup(WNIDS[1])] == [
+        f"{WNIDS[1]}_{k}" for k in (0, 2, 3, 4)
     ]

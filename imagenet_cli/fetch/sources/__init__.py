@@ -34,6 +34,31 @@ class ListOptions:
     concurrency: int = 8
 
 
+@dataclass(frozen=True)
+class SkippedLine:
+    """A line of a list that gives no image, and why."""
+
+    line: int  # 1-based
+    reason: str
+
+
+def parse_line(line: str) -> tuple[str, str] | None:
+    """``(image_id, url)`` of a list line, or None when it holds no URL.
+
+    ``image_id<TAB>url`` as in ImageNet's fall11_urls.txt; without a tab, the id and
+    the URL split at the first run of whitespace (an id never holds any), so a URL
+    with spaces in it stays whole either way.
+    """
+    if "\t" in line:
+        image_id, _, url = line.partition("\t")
+    else:
+        image_id, _, url = line.strip().partition(" ")
+    image_id, url = image_id.strip(), url.strip()
+    if not image_id or not url:
+        return None
+    return image_id, url
+
+
 def check_base_url(url: str) -> str:
     """``url`` without its trailing ``/`` when it is an http(s) URL a request can go to;
     else :class:`~imagenet_cli.errors.UsageError` naming it (its password masked)."""
