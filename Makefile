@@ -43,7 +43,7 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-# Regenerate the files derived from the Typer app (shell completions, fast-path spec).
+# Regenerate the shell completions from the Typer app.
 generate: venv
 	$(BIN)/python scripts/generate.py
 

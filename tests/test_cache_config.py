@@ -304,13 +304,13 @@ def test_config_set_holds_values_to_the_options_bounds(
     assert res.stderr == f"imagenet: error: {key} must be at least {lowest}, not {shown}\n"
     assert not config.config_file().exists()
     run(["config", "set", key, lowest])
-    # `imagenet fetch`'s option of the same setting has the same bound (the spec is
-    # generated from the Typer app, and a test keeps it current)
-    from imagenet_cli.cli.fastpath_spec import SPEC
+    # `imagenet fetch`'s option of the same setting has the same bound, on both paths
+    from imagenet_cli.cli.fastpath import specs
+    from imagenet_cli.cli.fetch_actions import fetch
 
     option = "--workers" if key == "workers" else "--" + key.split(".")[1].replace("_", "-")
-    (param,) = [p for p in SPEC["top"]["fetch"]["params"] if option in p["opts"]]
-    assert param["min"] == config.minimum(key) == type(config.KEYS[key].default)(lowest)
+    (param,) = [p for p in specs(fetch) or [] if option in p.decl.decls]
+    assert param.decl.min == config.minimum(key) == type(config.KEYS[key].default)(lowest)
 
 
 def test_a_bad_value_in_the_file_is_one_line_when_a_command_uses_it(isolated: Path) -> None:

@@ -9,7 +9,7 @@ import inspect
 import pkgutil
 import textwrap
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import typer.main
 
@@ -31,20 +31,29 @@ def body_lines(func: Callable[..., Any]) -> int:
     return sum(1 for line in lines if line.strip())
 
 
-def _callbacks(command: Any, path: str) -> Iterator[tuple[str, Callable[..., Any]]]:
+def _paths(command: Any, path: str) -> Iterator[str]:
     if hasattr(command, "commands"):  # a group
         for name, sub in command.commands.items():
-            yield from _callbacks(sub, f"{path} {name}")
-    elif command.callback is not None:
-        yield path, inspect.unwrap(command.callback)
+            yield from _paths(sub, f"{path} {name}")
+    else:
+        yield path
+
+
+def registered() -> dict[str, Callable[..., Any]]:
+    """Every command named in ``cli.commands``, and the function it runs."""
+    from imagenet_cli.cli.commands import GROUPS, TOP, target
+
+    named = [(f"{g} {n}", p) for g, group in GROUPS.items() for n, p in group.commands.items()]
+    return {
+        f"imagenet {name}": cast(Callable[..., Any], target(path))
+        for name, path in [*named, *TOP.items()]
+    }
 
 
 def command_functions() -> dict[str, Callable[..., Any]]:
-    """Every command of the app, and every public function of the ``*_actions`` modules
-    (the bodies the commands and the fast path run)."""
-    from imagenet_cli.cli.app import app
-
-    found = dict(_callbacks(typer.main.get_command(app), "imagenet"))
+    """Every registered command's function (what the Typer command and the fast path
+    run), and every public function of the ``*_actions`` modules."""
+    found = registered()
     for info in pkgutil.iter_modules(cli.__path__):
         if info.name.endswith("_actions"):
             module = importlib.import_module(f"imagenet_cli.cli.{info.name}")
@@ -53,6 +62,13 @@ def command_functions() -> dict[str, Callable[..., Any]]:
                 if own and not name.startswith("_"):
                     found[f"{info.name}.{name}"] = func
     return found
+
+
+def test_every_command_of_the_app_is_registered() -> None:
+    # The bodies are found through the registry: the app holds no command besides it.
+    from imagenet_cli.cli.app import app
+
+    assert set(_paths(typer.main.get_command(app), "imagenet")) == set(registered())
 
 
 def test_every_command_body_is_short() -> None:

@@ -93,6 +93,14 @@ def test_descendants_release_and_leaves() -> None:
     assert "n02085374" not in leaves and "n02085620" in leaves
 
 
+def test_descendants_include_self_adds_each_given_synset() -> None:
+    args = ["synset", "descendants", "n02085374", "-f", "ids"]
+    below = run(args).lines
+    assert run([*args, "--include-self"]).lines == ["n02085374", *below]
+    # the filters apply to it as to the rest: a synset with children is no leaf
+    assert run([*args, "--include-self", "--leaves"]).lines == run([*args, "--leaves"]).lines
+
+
 def test_map_side_by_side_and_ilsvrc_index() -> None:
     res = run(
         ["synset", "map", "-", "--ilsvrc-index", "-f", "tsv"],

@@ -4,33 +4,39 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import typer
-
-from ..config import minimum
-from .common import BaseUrlOpt, FormatOpt, NoHeaderOpt, QuietOpt, RecursiveReleaseOpt
+from .common import (
+    AcceptTermsOpt,
+    BaseUrlOpt,
+    EmailOpt,
+    FormatOpt,
+    NameOpt,
+    NoHeaderOpt,
+    OrgOpt,
+    QuietOpt,
+    RecursiveReleaseOpt,
+)
 from .output import Outcome, emit_rows
-from .terms import AcceptTermsOpt, EmailOpt, NameOpt, OrgOpt
+from .params import Opt
 
 
 def bbox_fetch(
     wnid: Annotated[
         list[str],
-        typer.Option("--wnid", help="A synset (wnid, offset, nltk name; repeatable; '-': stdin)."),
+        Opt("--wnid", help="A synset (wnid, offset, nltk name; repeatable; '-': stdin)."),
     ],
     recursive: Annotated[
-        bool, typer.Option("--recursive", help="Also every synset below each one.")
+        bool, Opt("--recursive", help="Also every synset below each one.")
     ] = False,
     release: RecursiveReleaseOpt = None,
     base_url: BaseUrlOpt = None,
-    refresh: Annotated[
-        bool, typer.Option("--refresh", help="Download again even when cached.")
-    ] = False,
+    refresh: Annotated[bool, Opt("--refresh", help="Download again even when cached.")] = False,
     timeout: Annotated[
         float | None,
-        typer.Option(
+        Opt(
             "--timeout",
+            metavar="SECONDS",
             help="Seconds one request may take [config fetch.timeout].",
-            min=minimum("fetch.timeout"),
+            min_of="fetch.timeout",
             show_default=False,
         ),
     ] = None,
@@ -41,7 +47,7 @@ def bbox_fetch(
     name: NameOpt = None,
     email: EmailOpt = None,
     organization: OrgOpt = None,
-) -> None:
+) -> int:
     """Download synsets' bounding-box archives (.tar.gz) into the cache.
 
     Prints one row per synset: wnid, status, bytes, path. Needs the terms of access accepted.
@@ -68,5 +74,4 @@ def bbox_fetch(
         if item.status not in ("ok", "cached"):
             outcome.fail(f"{item.wnid}: {item.error}")
     emit_rows(rows, ["wnid", "status", "bytes", "path"], fmt, no_header=no_header)
-    if outcome.code:
-        raise typer.Exit(int(outcome.code))
+    return int(outcome.code)

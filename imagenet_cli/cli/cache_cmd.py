@@ -4,22 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import typer
-
 from .. import cache
 from .common import DryRunOpt, FormatOpt, NoHeaderOpt
 from .output import counted, emit_lines, emit_rows, messages
-
-app = typer.Typer(
-    # Help texts are plain text: '[default: ...]' must show, not vanish as markup.
-    rich_markup_mode=None,
-    help="Show and clean the local cache (indexes, image lists, archives).",
-    epilog="Example: imagenet cache info",
-    no_args_is_help=True,
-)
+from .params import Arg
 
 
-@app.command()
 def path() -> None:
     """Print the cache folder ($IMAGENET_CACHE, else the platform's user cache folder).
 
@@ -28,7 +18,6 @@ def path() -> None:
     emit_lines([str(cache.cache_dir())])
 
 
-@app.command()
 def info(fmt: FormatOpt = None, no_header: NoHeaderOpt = False) -> None:
     """List what the cache holds, with sizes.
 
@@ -41,11 +30,11 @@ def info(fmt: FormatOpt = None, no_header: NoHeaderOpt = False) -> None:
     emit_rows(rows, ["name", "files", "bytes", "path"], fmt, no_header=no_header, id_key="name")
 
 
-@app.command()
 def clean(
     parts: Annotated[
         list[str] | None,
-        typer.Argument(
+        Arg(
+            metavar="PART",
             help="Top-level cache items to remove (default: all that imagenet wrote).",
             show_default=False,
         ),

@@ -1,4 +1,4 @@
-"""Options shared by every command, declared once so they are spelled the same everywhere."""
+"""Options shared by several commands, declared once so they are spelled the same everywhere."""
 
 from __future__ import annotations
 
@@ -6,14 +6,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-import typer
-
-from ..config import minimum
 from .output import Format
+from .params import Opt
 
 FormatOpt = Annotated[
     Format | None,
-    typer.Option(
+    Opt(
         "--format",
         "-f",
         help="Output format [default: table on a terminal, tsv when piped].",
@@ -41,7 +39,7 @@ class DocumentFormat(StrEnum):
 
 TreeFormatOpt = Annotated[
     TreeFormat | None,
-    typer.Option(
+    Opt(
         "--format",
         "-f",
         help="Output format [default: a tree on a terminal, indented text when piped].",
@@ -51,7 +49,7 @@ TreeFormatOpt = Annotated[
 ]
 DocumentFormatOpt = Annotated[
     DocumentFormat | None,
-    typer.Option(
+    Opt(
         "--format",
         "-f",
         help="Output format: the text (table), or JSON [default: table].",
@@ -60,36 +58,30 @@ DocumentFormatOpt = Annotated[
     ),
 ]
 NoHeaderOpt = Annotated[
-    bool, typer.Option("--no-header", help="Leave out the header line (tsv, csv, table).")
+    bool, Opt("--no-header", help="Leave out the header line (tsv, csv, table).")
 ]
 OutputOpt = Annotated[
     Path | None,
-    typer.Option(
+    Opt(
         "--output",
         "-o",
         help="Write to this file instead of stdout ('-': stdout).",
+        metavar="FILE",
         show_default=False,
     ),
 ]
 WorkersOpt = Annotated[
-    int,
-    typer.Option(
-        "--workers", "-j", help="Worker processes (0: one per core).", min=minimum("workers")
-    ),
+    int, Opt("--workers", "-j", help="Worker processes (0: one per core).", min_of="workers")
 ]
-LimitOpt = Annotated[int | None, typer.Option("--limit", help="At most this many results.", min=1)]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for every random choice.")]
-DryRunOpt = Annotated[
-    bool, typer.Option("--dry-run", help="Show what would be done; change nothing.")
-]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")]
-VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="More detail on stderr.")]
-OfflineOpt = Annotated[
-    bool, typer.Option("--offline", help="Use only what is in the cache; no network.")
-]
+LimitOpt = Annotated[int | None, Opt("--limit", help="At most this many results.", min=1)]
+SeedOpt = Annotated[int, Opt("--seed", help="Seed for every random choice.")]
+DryRunOpt = Annotated[bool, Opt("--dry-run", help="Show what would be done; change nothing.")]
+QuietOpt = Annotated[bool, Opt("--quiet", "-q", help="Only errors on stderr.")]
+VerboseOpt = Annotated[bool, Opt("--verbose", "-v", help="More detail on stderr.")]
+OfflineOpt = Annotated[bool, Opt("--offline", help="Use only what is in the cache; no network.")]
 ReleaseOpt = Annotated[
     str | None,
-    typer.Option(
+    Opt(
         "--release",
         "-r",
         help="Only classes of this release (see 'imagenet synset releases').",
@@ -98,18 +90,72 @@ ReleaseOpt = Annotated[
 ]
 BaseUrlOpt = Annotated[
     str | None,
-    typer.Option(
+    Opt(
         "--base-url",
         help="ImageNet site or mirror [env IMAGENET_BASE_URL, config base_url].",
+        metavar="URL",
         show_default=False,
     ),
 ]
 RecursiveReleaseOpt = Annotated[
     str | None,
-    typer.Option(
+    Opt(
         "--release",
         "-r",
         help="With --recursive: only classes of this release.",
         show_default=False,
     ),
 ]
+
+# Accepting the terms of access, wherever a command needs them accepted.
+AcceptTermsOpt = Annotated[
+    bool,
+    Opt(
+        "--accept-terms",
+        help="Accept ImageNet's terms of access in this run "
+        "(with --name, --email, --organization).",
+    ),
+]
+NameOpt = Annotated[
+    str | None,
+    Opt("--name", help="Your full name, for the acceptance record.", show_default=False),
+]
+EmailOpt = Annotated[
+    str | None,
+    Opt("--email", help="Your email address, for the acceptance record.", show_default=False),
+]
+OrgOpt = Annotated[
+    str | None,
+    Opt(
+        "--organization",
+        "--organisation",
+        help="Your university or organisation.",
+        metavar="ORG",
+        show_default=False,
+    ),
+]
+
+# The commands that can run on a Dask cluster.
+SchedulerOpt = Annotated[
+    str | None,
+    Opt(
+        "--scheduler",
+        help="Run the work on a Dask cluster: tcp://HOST:8786, or local / local:N for N "
+        "worker processes on this machine (env IMAGENET_SCHEDULER; needs Dask: "
+        "pip install 'dask[distributed]').",
+        metavar="ADDRESS",
+        show_default=False,
+        rich_help_panel="Cluster",
+    ),
+]
+
+
+def batch_size_opt(default: str) -> Opt:
+    """``--batch-size`` with the engine's own default shown in the help."""
+    return Opt(
+        "--batch-size",
+        help=f"Items per task sent to a worker [default: {default}].",
+        min=1,
+        show_default=False,
+        rich_help_panel="Cluster",
+    )

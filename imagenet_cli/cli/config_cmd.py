@@ -4,25 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import typer
-
 from .. import config
 from ..errors import UsageError
 from ..fetch.credentials import redact
 from .common import FormatOpt, NoHeaderOpt
 from .output import Outcome, dumps, emit_lines, emit_rows, messages
+from .params import Arg
 
-app = typer.Typer(
-    # Help texts are plain text: '[default: ...]' must show, not vanish as markup.
-    rich_markup_mode=None,
-    help="Read and change settings (options beat environment beat this file).",
-    epilog="Example: imagenet config set fetch.concurrency 16",
-    no_args_is_help=True,
-)
-
-KeyArg = Annotated[
-    str, typer.Argument(help="A setting, e.g. fetch.concurrency ('imagenet config list').")
-]
+KeyArg = Annotated[str, Arg(help="A setting, e.g. fetch.concurrency ('imagenet config list').")]
 
 
 def _shown(value: object) -> object:
@@ -36,7 +25,6 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else dumps(value)
 
 
-@app.command()
 def get(key: KeyArg) -> None:
     """Print a setting's effective value.
 
@@ -45,10 +33,9 @@ def get(key: KeyArg) -> None:
     emit_lines([_text(config.get(key))])
 
 
-@app.command("set")
 def set_(
     key: KeyArg,
-    value: Annotated[str, typer.Argument(help="The new value (lists: comma separated).")],
+    value: Annotated[str, Arg(help="The new value (lists: comma separated).")],
 ) -> None:
     """Store a setting in the config file.
 
@@ -57,7 +44,6 @@ def set_(
     config.set_value(key, value)
 
 
-@app.command()
 def unset(key: KeyArg) -> None:
     """Remove a setting from the config file (its default applies again).
 
@@ -66,8 +52,7 @@ def unset(key: KeyArg) -> None:
     config.unset(key)
 
 
-@app.command("list")
-def list_(fmt: FormatOpt = None, no_header: NoHeaderOpt = False) -> None:
+def list_(fmt: FormatOpt = None, no_header: NoHeaderOpt = False) -> int:
     """List every setting with its value and where the value comes from.
 
     A value in the file that a command would refuse is listed as written and named on
@@ -86,11 +71,9 @@ def list_(fmt: FormatOpt = None, no_header: NoHeaderOpt = False) -> None:
     for s in found:
         if s.error:
             outcome.fail(UsageError(s.error))
-    if outcome.code:
-        raise typer.Exit(int(outcome.code))
+    return int(outcome.code)
 
 
-@app.command()
 def path() -> None:
     """Print the config file's path ($IMAGENET_CONFIG/config.toml).
 

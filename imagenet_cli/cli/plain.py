@@ -3,8 +3,8 @@
 Typer shows a parameter's Python type as its metavar (``<list[str]>``, ``<int
 range>``, ``{query}``) and passes pydantic's wording through in errors (``Value
 error, 'xml' is not one of ...``, ``Input should be a valid integer``). Once the
-tree is built, :func:`plain_tree` gives every option and argument a plain metavar
-(``WNID``, ``N``, ``FILE``) and an error in plain words.
+tree is built, :func:`plain_tree` gives every option and argument its declared metavar
+(``FILE``, ``DIR``), else a plain one (``N``, ``WNID``), and an error in plain words.
 """
 
 from __future__ import annotations
@@ -23,49 +23,13 @@ except ImportError:  # pragma: no cover - older Typer, on Click itself
     from click import Command, Context  # type: ignore[assignment]
     from click.exceptions import BadParameter  # type: ignore[assignment]
 
-# By parameter name, where the name itself does not say what the value is.
-METAVARS = {
-    "annotations": "DIR",
-    "backoff": "SECONDS",
-    "base_url": "URL",
-    "bbox": "PATH",
-    "classes": "K",
-    "devkit_synsets": "FILE",
-    "dst": "DIR",
-    "ident": "ID",
-    "ids": "ID",
-    "image_format": "FORMAT",
-    "images": "DIR",
-    "inputs": "INPUT",
-    "manifest": "FILE",
-    "margin": "PIXELS",
-    "max_bytes": "BYTES",
-    "min_side": "PIXELS",
-    "min_size": "PIXELS",
-    "organization": "ORG",
-    "out": "DIR",
-    "output": "FILE",
-    "parts": "PART",
-    "resize_mode": "MODE",
-    "scheduler": "ADDRESS",
-    "sources": "SOURCE",
-    "timeout": "SECONDS",
-    "under": "ID",
-    "url_list": "LIST",
-    "username": "NAME",
-    "val_labels": "FILE",
-    "wnids": "FILE",
-}
-
 
 def metavar(param: Any) -> str:
-    """The plain metavar of ``param``: its entry in :data:`METAVARS`, else N for a
-    number, else its name in capitals. A choice lists its choices (csv|tsv|json)."""
+    """The plain metavar of ``param`` when its declaration gives none: a choice lists
+    its choices (csv|tsv|json), a number is N, anything else its name in capitals."""
     desc = getattr(param, "type_descriptor", None)
     if desc is not None and desc.is_choice and desc.choices:
         return "|".join(c.value if isinstance(c, Enum) else str(c) for c in desc.choices)
-    if param.name in METAVARS:
-        return METAVARS[param.name]
     if desc is not None and desc.annotation in (int, float):
         return "N"
     return str(param.name).upper()

@@ -1,45 +1,228 @@
-"""Bodies of the ``imagenet subset`` commands, free of Typer so the fast path can run them.
+"""``imagenet subset``: carve class subsets out of a local ImageNet copy.
 
-Each takes the parsed options and returns the exit code.
+Each command is one function, its options declared with ``cli.params``; it returns
+the exit code.
 """
 
 from __future__ import annotations
 
-from .output import Format, emit_rows, messages, progress
+from typing import Annotated
+
+from .common import (
+    DryRunOpt,
+    FormatOpt,
+    NoHeaderOpt,
+    QuietOpt,
+    ReleaseOpt,
+    SchedulerOpt,
+    SeedOpt,
+    WorkersOpt,
+    batch_size_opt,
+)
+from .output import emit_rows, messages, progress
+from .params import Arg, Opt
+
+_SEL = "Selection"
+_IMG = "Images"
+_SRC = "Source"
 
 
 def extract(
-    *,
-    sources: list[str] | None,
-    dst: str | None,
-    layout: str | None = None,
-    val_labels: str | None = None,
-    devkit_synsets: str | None = None,
-    wnid: list[str] | None = None,
-    wnids: list[str] | None = None,
-    preset: list[str] | None = None,
-    under: list[str] | None = None,
-    classes: int | None = None,
-    release: str | None = None,
-    allow_missing: bool = False,
-    split: str | None = None,
-    per_class: int | None = None,
-    val_per_class: int | None = None,
-    seed: int = 0,
-    resize: int | None = None,
-    resize_mode: str = "shorter",
-    quality: int = 90,
-    mode: str = "copy",
-    bbox: str | None = None,
-    workers: int = 0,
-    scheduler: str | None = None,
-    batch_size: int | None = None,
-    dry_run: bool = False,
-    fmt: Format | str | None = None,
-    no_header: bool = False,
-    quiet: bool = False,
+    sources: Annotated[
+        list[str],
+        Opt(
+            "--from",
+            metavar="SOURCE",
+            help="Source: train folder, ILSVRC2012_img_train.tar, val folder or tar, "
+            "Kaggle or fetch folder (repeat for train + val).",
+            show_default=False,
+            rich_help_panel=_SRC,
+        ),
+    ],
+    dst: Annotated[str, Opt("--to", metavar="DIR", help="Target folder.", show_default=False)],
+    layout: Annotated[
+        str | None,
+        Opt(
+            "--layout",
+            help="Source layout: imagefolder, fetch, kaggle, train-tar, val-folder, val-tar "
+            "[default: detected].",
+            show_default=False,
+            rich_help_panel=_SRC,
+        ),
+    ] = None,
+    val_labels: Annotated[
+        str | None,
+        Opt(
+            "--val-labels",
+            metavar="FILE",
+            help="Validation labels: LOC_val_solution.csv, ILSVRC2012_validation_ground_truth.txt, "
+            "a wnid per line, or a folder of bbox XMLs [default: built in].",
+            show_default=False,
+            rich_help_panel=_SRC,
+        ),
+    ] = None,
+    devkit_synsets: Annotated[
+        str | None,
+        Opt(
+            "--devkit-synsets",
+            metavar="FILE",
+            help="With a devkit ground-truth file: the wnids in devkit class-id order, "
+            "one per line.",
+            show_default=False,
+            rich_help_panel=_SRC,
+        ),
+    ] = None,
+    wnid: Annotated[
+        list[str] | None,
+        Opt(
+            "--wnid",
+            help="A class (any synset id form; '-': stdin); repeatable.",
+            show_default=False,
+            rich_help_panel=_SEL,
+        ),
+    ] = None,
+    wnids: Annotated[
+        list[str] | None,
+        Opt(
+            "--wnids",
+            metavar="FILE",
+            help="A file of class ids, one per line ('-': stdin).",
+            show_default=False,
+            rich_help_panel=_SEL,
+        ),
+    ] = None,
+    preset: Annotated[
+        list[str] | None,
+        Opt(
+            "--preset",
+            help="A class list (see 'imagenet subset presets').",
+            show_default=False,
+            rich_help_panel=_SEL,
+        ),
+    ] = None,
+    under: Annotated[
+        list[str] | None,
+        Opt(
+            "--under",
+            metavar="ID",
+            help="Every class of the source under this synset, as a wnid, offset or nltk name "
+            "(e.g. n02084071, 02084071, dog.n.01), or '-' to read it from stdin.",
+            show_default=False,
+            rich_help_panel=_SEL,
+        ),
+    ] = None,
+    classes: Annotated[
+        int | None,
+        Opt(
+            "--classes",
+            metavar="K",
+            help="K classes chosen at random (seeded).",
+            min=1,
+            show_default=False,
+            rich_help_panel=_SEL,
+        ),
+    ] = None,
+    release: ReleaseOpt = None,
+    allow_missing: Annotated[
+        bool,
+        Opt(
+            "--allow-missing",
+            help="Skip named classes the source lacks (else exit 3).",
+            rich_help_panel=_SEL,
+        ),
+    ] = False,
+    split: Annotated[
+        str | None,
+        Opt(
+            "--split",
+            help="train, val or both [default: train, or val for a val-only source].",
+            show_default=False,
+        ),
+    ] = None,
+    per_class: Annotated[
+        int | None,
+        Opt(
+            "--per-class", help="Train images per class [default: all].", min=1, show_default=False
+        ),
+    ] = None,
+    val_per_class: Annotated[
+        int | None,
+        Opt(
+            "--val-per-class",
+            help="Val images per class [default: all].",
+            min=1,
+            show_default=False,
+        ),
+    ] = None,
+    seed: SeedOpt = 0,
+    resize: Annotated[
+        int | None,
+        Opt(
+            "--resize",
+            help="Resize to N px (see --resize-mode); writes JPEG.",
+            min=1,
+            show_default=False,
+            rich_help_panel=_IMG,
+        ),
+    ] = None,
+    resize_mode: Annotated[
+        str,
+        Opt(
+            "--resize-mode",
+            metavar="MODE",
+            help="shorter (shorter side = N), longer (longer side = N), center-crop (N x N).",
+            rich_help_panel=_IMG,
+        ),
+    ] = "shorter",
+    quality: Annotated[
+        int,
+        Opt(
+            "--quality",
+            help="JPEG quality of resized images.",
+            min=1,
+            max=100,
+            rich_help_panel=_IMG,
+        ),
+    ] = 90,
+    mode: Annotated[
+        str,
+        Opt(
+            "--mode",
+            help="Without --resize: copy, hardlink or symlink the original bytes.",
+            rich_help_panel=_IMG,
+        ),
+    ] = "copy",
+    bbox: Annotated[
+        str | None,
+        Opt(
+            "--bbox",
+            metavar="PATH",
+            help="Bounding-box XMLs, a folder or a tar(.gz) such as "
+            "ILSVRC2012_bbox_train_v2.tar.gz; matching ones go to DST/bbox/<split>/.",
+            show_default=False,
+        ),
+    ] = None,
+    workers: WorkersOpt = 0,
+    scheduler: SchedulerOpt = None,
+    batch_size: Annotated[int | None, batch_size_opt("64 on a cluster")] = None,
+    dry_run: DryRunOpt = False,
+    fmt: FormatOpt = None,
+    no_header: NoHeaderOpt = False,
+    quiet: QuietOpt = False,
 ) -> int:
-    """``imagenet subset extract``."""
+    """Copy, link or resize chosen classes into DST/train/<wnid>/, DST/val/<wnid>/.
+
+    Writes DST/classes.tsv (index, wnid, name) and DST/manifest.csv (split, wnid,
+    source, path, bytes, width, height). Reruns skip finished files; the same seed
+    gives the same subset whatever -j is. --dry-run prints the plan per class.
+    With --scheduler the images are written by the workers of a Dask cluster: the
+    source and DST must be at the same paths on every worker (a shared file system).
+
+    Example: imagenet subset extract --from ILSVRC2012_img_train.tar --to nette --preset imagenette
+
+    Example: imagenet synset descendants dog.n.01 -r ilsvrc2012 -f ids |
+    imagenet subset extract --wnids - --from train --to dogs --per-class 5 --resize 160
+    """
     from ..request import from_options
     from ..subset.extract import extract as run_extract
     from ..subset.request import ExtractRequest
@@ -52,8 +235,11 @@ def extract(
     return show_summary(summary, fmt, no_header, with_bbox=bool(request.bbox))
 
 
-def presets(*, fmt: Format | str | None = None, no_header: bool = False) -> int:
-    """``imagenet subset presets``."""
+def presets(fmt: FormatOpt = None, no_header: NoHeaderOpt = False) -> int:
+    """List the class lists a subset can be drawn from, with counts and sources.
+
+    Example: imagenet subset presets -f tsv
+    """
     from .. import releases
 
     emit_rows(
@@ -69,8 +255,15 @@ def presets(*, fmt: Format | str | None = None, no_header: bool = False) -> int:
     return 0
 
 
-def show(*, name: str, fmt: Format | str | None = None, no_header: bool = False) -> int:
-    """``imagenet subset show PRESET``."""
+def show(
+    name: Annotated[str, Arg(metavar="PRESET", help="A preset or release name.")],
+    fmt: FormatOpt = None,
+    no_header: NoHeaderOpt = False,
+) -> int:
+    """Print a preset's classes: wnid, index (its class index in the subset), name.
+
+    Example: imagenet subset show imagewoof -f ids | head -3
+    """
     from ..subset.presets import preset_rows
 
     emit_rows(preset_rows(name), ["wnid", "index", "name"], fmt, no_header=no_header, title=name)

@@ -1,8 +1,8 @@
-"""The bodies of the ``imagenet synset`` commands, free of Typer.
+"""``imagenet synset``: offline lookup and browsing of the WordNet noun hierarchy.
 
-Kept apart from ``cli/synset.py`` (the Typer declarations) so the fast path can run
-them without importing Typer: a synset lookup is started thousands of times in
-scripts. Each function takes the command's parameters by name and returns an exit code.
+Each command is one function, declared with ``cli.params`` and free of Typer, so the
+fast path runs it without importing Typer: a synset lookup is started thousands of
+times in scripts. Each returns its exit code.
 """
 
 from __future__ import annotations
@@ -10,12 +10,13 @@ from __future__ import annotations
 import itertools
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import Annotated, Any
 
 from .. import releases
 from ..errors import ExitCode, ImagenetError, NotFoundError, UsageError
 from ..hierarchy import ROOT, Hierarchy, Synset, TreeNode
 from ..ids import expand_stdin
+from .common import FormatOpt, NoHeaderOpt, ReleaseOpt, TreeFormatOpt
 from .output import (
     Format,
     Outcome,
@@ -27,6 +28,17 @@ from .output import (
     resolve_format,
     stdout_console,
 )
+from .params import Arg, Opt
+
+IdsArg = Annotated[
+    list[str] | None,
+    Arg(
+        help="Synset ids: wnid (n02084071), offset (02084071), nltk name (dog.n.01);"
+        " - reads them from stdin.",
+        metavar="ID",
+        show_default=False,
+    ),
+]
 
 SYNSET_COLUMNS = ["wnid", "name", "ilsvrc", "lemmas", "definition"]
 
@@ -71,14 +83,23 @@ def _each_id(ids: Sequence[str] | None, outcome: Outcome) -> Iterator[tuple[str,
 
 
 def search(
-    query: str,
-    release: str | None = None,
-    limit: int | None = 20,
-    gloss: bool = False,
-    fmt: Format | str | None = None,
-    no_header: bool = False,
+    query: Annotated[str, Arg(help="A word or phrase; inflected forms are fine.")],
+    release: ReleaseOpt = None,
+    limit: Annotated[
+        int | None, Opt("--limit", "-n", help="At most this many results.", min=1)
+    ] = 20,
+    gloss: Annotated[bool, Opt("--gloss", help="Also match words in definitions.")] = False,
+    fmt: FormatOpt = None,
+    no_header: NoHeaderOpt = False,
 ) -> int:
-    """Rows of synsets matching ``query``; exit 3 when nothing matches."""
+    """Find synsets by word, best match first.
+
+    Exact lemmas come first, then lemmas that start with the query, then lemmas
+    holding it as a word, then as part of a word (then definitions, with --gloss);
+    ties go to the more common sense.
+
+    Example: imagenet synset search dog --release ilsvrc2012
+    """
     rel = releases.canonical(release) if release else None
     hits = Hierarchy.default().search(query, release=rel, limit=limit, gloss=gloss)
     if not hits:  # before any output: a failed search writes nothing to stdout
@@ -139,10 +160,11 @@ def _show_records(
         }
 
 
-def show(
-    ids: Sequence[str] | None = None, fmt: Format | str | None = None, no_header: bool = False
-) -> int:
-    """Everything known about each synset."""
+def show(ids: IdsArg = None, fmt: FormatOpt = None, no_header: NoHeaderOpt = False) -> int:
+    """Show everything about synsets: lemmas, definition, parents, paths, counts, releases.
+
+    Example: imagenet synset show n02084071 dog.n.01
+    """
     outcome = Outcome()
     name = resolve_format(fmt)
     h = Hierarchy.default()
@@ -170,10 +192,11 @@ def _relation(
     return outcome.code
 
 
-def parents(
-    ids: Sequence[str] | None = None, fmt: Format | str | None = None, no_header: bool = False
-) -> int:
-    """Direct hypernyms and instance hypernyms of each id."""
+def parents(ids: IdsArg = None, fmt: FormatOpt = None, no_header: NoHeaderOpt = False) -> int:
+    """List the direct hypernyms (and instance hypernyms) of synsets.
+
+    Example: imagenet synset parents n02084071
+    """
     h = Hierarchy.default()
     return _relation(
         ids,
@@ -184,18 +207,20 @@ def parents(
     )
 
 
-def children(
-    ids: Sequence[str] | None = None, fmt: Format | str | None = None, no_header: bool = False
-) -> int:
-    """Direct hyponyms and instances of each id."""
+def children(ids: IdsArg = None, fmt: FormatOpt = None, no_header: NoHeaderOpt = False) -> int:
+    """List the direct hyponyms (and instances) of synsets.
+
+    Example: imagenet synset children n02084071
+    """
     h = Hierarchy.default()
     return _relation(ids, fmt, no_header, lambda s: ((c, {}) for c in h.children(s.wnid)))
 
 
-def ancestors(
-    ids: Sequence[str] | None = None, fmt: Format | str | None = None, no_header: bool = False
-) -> int:
-    """Every synset above each id, nearest first."""
+def ancestors(ids: IdsArg = None, fmt: FormatOpt = None, no_header: NoHeaderOpt = False) -> int:
+    """List every synset above synsets, nearest first.
+
+    Example: imagenet synset ancestors n02085620
+    """
     h = Hierarchy.default()
     return _relation(
         ids,
@@ -207,27 +232,37 @@ def ancestors(
 
 
 def descendants(
-    ids: Sequence[str] | None = None,
-    leaves: bool = False,
-    release: str | None = None,
-    fmt: Format | str | None = None,
-    no_header: bool = False,
+    ids: IdsArg = None,
+    leaves: Annotated[bool, Opt("--leaves", help="Only synsets with no children.")] = False,
+    include_self: Annotated[
+        bool, Opt("--include-self", help="Also each synset given, when it passes the filters.")
+    ] = False,
+    release: ReleaseOpt = None,
+    fmt: FormatOpt = None,
+    no_header: NoHeaderOpt = False,
 ) -> int:
-    """Every synset below each id (or only leaves, or only classes of a release)."""
+    """List every synset below synsets (each once), by wnid.
+
+    Example: imagenet synset descendants n02084071 --release ilsvrc2012 -f ids
+    """
     h = Hierarchy.default()
     rel = releases.canonical(release) if release else None
     return _relation(
         ids,
         fmt,
         no_header,
-        lambda s: ((h.get(w), {}) for w in h.descendants(s.wnid, leaves=leaves, release=rel)),
+        lambda s: (
+            (h.get(w), {})
+            for w in h.descendants(s.wnid, leaves=leaves, release=rel, include_self=include_self)
+        ),
     )
 
 
-def lca(
-    ids: Sequence[str] | None = None, fmt: Format | str | None = None, no_header: bool = False
-) -> int:
-    """The lowest common ancestor(s) of the ids."""
+def lca(ids: IdsArg = None, fmt: FormatOpt = None, no_header: NoHeaderOpt = False) -> int:
+    """Find the lowest common ancestor(s) of two or more synsets.
+
+    Example: imagenet synset lca n02084071 n02121808
+    """
     outcome = Outcome()
     found = [s.wnid for _ident, s in _each_id(ids, outcome)]
     if outcome.code:
@@ -241,9 +276,16 @@ def lca(
 
 
 def releases_(
-    all_lists: bool = False, fmt: Format | str | None = None, no_header: bool = False
+    all_lists: Annotated[
+        bool, Opt("--all", help="Also list the presets (Imagewoof, ...).")
+    ] = False,
+    fmt: FormatOpt = None,
+    no_header: NoHeaderOpt = False,
 ) -> int:
-    """ImageNet's releases (and with ``all_lists`` the presets), with class counts."""
+    """List ImageNet's releases with their class counts.
+
+    Example: imagenet synset releases --all
+    """
     lists = releases.presets() if all_lists else releases.releases()
     rows = (
         {"name": c.name, "kind": c.kind, "classes": c.count, "title": c.title, "source": c.source}
@@ -260,12 +302,18 @@ def releases_(
 
 
 def map_ids(
-    ids: Sequence[str] | None = None,
-    ilsvrc_index: bool = False,
-    fmt: Format | str | None = None,
-    no_header: bool = False,
+    ids: IdsArg = None,
+    ilsvrc_index: Annotated[
+        bool,
+        Opt("--ilsvrc-index", help="Read numbers below 1000 as ILSVRC-2012 class indices."),
+    ] = False,
+    fmt: FormatOpt = None,
+    no_header: NoHeaderOpt = False,
 ) -> int:
-    """Each id side by side with its wnid, offset, nltk name, ILSVRC index and first lemma."""
+    """Map ids to wnid, offset, nltk name, ILSVRC-2012 index and first lemma, side by side.
+
+    Example: printf '207\\n281\\n' | imagenet synset map --ilsvrc-index -
+    """
     outcome = Outcome()
     h = Hierarchy.default()
     given = _ids_or_stdin(ids)
@@ -292,12 +340,24 @@ def map_ids(
 
 
 def tree(
-    ident: str | None = None,
-    depth: int | None = None,
-    release: str | None = None,
-    fmt: Format | str | None = None,
+    ident: Annotated[
+        str | None,
+        Arg(metavar="ID", help="Root of the tree [default: entity.n.01].", show_default=False),
+    ] = None,
+    depth: Annotated[
+        int | None, Opt("--depth", "-d", help="Levels below the root to show.", min=0)
+    ] = None,
+    release: ReleaseOpt = None,
+    fmt: TreeFormatOpt = None,
 ) -> int:
-    """The hierarchy under a synset: a rich tree, indented text, nested JSON or ids."""
+    """Show the hierarchy under a synset, each node with its number of descendants.
+
+    With --release each node counts the classes of that release at or below it,
+    and only branches holding some are shown. A rich tree on a terminal, indented
+    text when piped, nested JSON with -f json, bare wnids with -f ids.
+
+    Example: imagenet synset tree n02084071 --depth 2 --release ilsvrc2012
+    """
     name = resolve_format(fmt, ("table", "tsv", "json", "ids"))
     rel = releases.canonical(release) if release else None
     h = Hierarchy.default()

@@ -6,11 +6,16 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
-import typer
-
-from ..errors import TermsError, UsageError
+from ..errors import ExitCode, TermsError, UsageError
 from ..fetch import terms as core
-from .common import DocumentFormatOpt, FormatOpt, NoHeaderOpt
+from .common import (
+    DocumentFormatOpt,
+    EmailOpt,
+    FormatOpt,
+    NameOpt,
+    NoHeaderOpt,
+    OrgOpt,
+)
 from .output import (
     emit_json,
     emit_lines,
@@ -21,45 +26,11 @@ from .output import (
     stdout_console,
     stdout_is_tty,
 )
+from .params import Opt
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-app = typer.Typer(
-    # Help texts are plain text: '[default: ...]' must show, not vanish as markup.
-    rich_markup_mode=None,
-    help="ImageNet's terms of access: show, accept, status, revoke.",
-    epilog="Example: imagenet terms show",
-    no_args_is_help=True,
-)
-
-AcceptTermsOpt = Annotated[
-    bool,
-    typer.Option(
-        "--accept-terms",
-        help="Accept ImageNet's terms of access in this run "
-        "(with --name, --email, --organization).",
-    ),
-]
-NameOpt = Annotated[
-    str | None,
-    typer.Option("--name", help="Your full name, for the acceptance record.", show_default=False),
-]
-EmailOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--email", help="Your email address, for the acceptance record.", show_default=False
-    ),
-]
-OrgOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--organization",
-        "--organisation",
-        help="Your university or organisation.",
-        show_default=False,
-    ),
-]
 
 RECORD_FIELDS = [
     ("accepted", "accepted"),
@@ -72,7 +43,6 @@ RECORD_FIELDS = [
 ]
 
 
-@app.command()
 def show(fmt: DocumentFormatOpt = None) -> None:
     """Print the terms of access with their version (rendered on a terminal, plain
     text when piped; -f json: the Markdown source).
@@ -102,6 +72,8 @@ def _render(console: Console, heading: str, text: str) -> None:
 def _ask(label: str, check: Callable[[str], str]) -> str:
     """Ask for one answer until ``check`` takes it (a bad one is named and asked again)."""
     while True:
+        import typer
+
         answer = str(typer.prompt(label, err=True))
         try:
             return check(answer)
@@ -109,16 +81,13 @@ def _ask(label: str, check: Callable[[str], str]) -> str:
             messages.error(str(err))
 
 
-@app.command()
 def accept(
     name: NameOpt = None,
     email: EmailOpt = None,
     organization: OrgOpt = None,
     yes: Annotated[
         bool,
-        typer.Option(
-            "--yes", "-y", help="Accept without asking (needs the three identity options)."
-        ),
+        Opt("--yes", "-y", help="Accept without asking (needs the three identity options)."),
     ] = False,
 ) -> None:
     """Accept the current terms of access and record who accepted them.
@@ -141,6 +110,8 @@ def accept(
         name = name or _ask("Full name", core.check_name)
         email = email or _ask("Email", core.check_email)
         organization = organization or _ask("Organisation", core.check_organization)
+        import typer
+
         if not typer.confirm("Do you accept these terms of access?", default=False, err=True):
             raise TermsError("terms not accepted; nothing recorded")
     assert name is not None and email is not None and organization is not None
@@ -164,8 +135,7 @@ def _answers_given(
         raise UsageError(f"not on a terminal: accepting the terms needs {need}")
 
 
-@app.command()
-def status(fmt: FormatOpt = None, no_header: NoHeaderOpt = False) -> None:
+def status(fmt: FormatOpt = None, no_header: NoHeaderOpt = False) -> int:
     """Show whether the current terms are accepted, by whom and when (exit 4 when not).
 
     Example: imagenet terms status -f json
@@ -187,10 +157,10 @@ def status(fmt: FormatOpt = None, no_header: NoHeaderOpt = False) -> None:
             messages.warn(
                 f"the terms changed since you accepted version {rec.version if rec else ''}"
             )
-        raise typer.Exit(4)
+        return int(ExitCode.TERMS)
+    return 0
 
 
-@app.command()
 def revoke() -> None:
     """Withdraw your acceptance: downloading commands refuse again until you accept.
 

@@ -4,38 +4,36 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import typer
-
-from .common import FormatOpt, NoHeaderOpt, QuietOpt
-from .output import emit_records, emit_rows, messages
-from .terms import AcceptTermsOpt, EmailOpt, NameOpt, OrgOpt
-
-app = typer.Typer(
-    # Help texts are plain text: '[default: ...]' must show, not vanish as markup.
-    rich_markup_mode=None,
-    help="Index fall11-style image URL lists for instant lookups.",
-    epilog="Example: imagenet urls index fall11_urls.txt",
-    no_args_is_help=True,
+from .common import (
+    AcceptTermsOpt,
+    EmailOpt,
+    FormatOpt,
+    NameOpt,
+    NoHeaderOpt,
+    OrgOpt,
+    QuietOpt,
 )
+from .output import emit_records, emit_rows, messages
+from .params import Arg, Opt
 
 LIST_COLUMNS = ["id", "source", "lines", "wnids", "skipped", "fetched_at", "etag", "last_modified"]
 
 
-@app.command()
 def index(
     source: Annotated[
         str,
-        typer.Argument(
-            help="A list of 'image_id<TAB>url' lines: a path (.gz too) or an http(s) URL."
-        ),
+        Arg(help="A list of 'image_id<TAB>url' lines: a path (.gz too) or an http(s) URL."),
     ],
     fmt: FormatOpt = None,
     no_header: NoHeaderOpt = False,
     quiet: QuietOpt = False,
     timeout: Annotated[
         float,
-        typer.Option(
-            "--timeout", help="Seconds without data before giving up (URL sources).", min=0.1
+        Opt(
+            "--timeout",
+            metavar="SECONDS",
+            help="Seconds without data before giving up (URL sources).",
+            min=0.1,
         ),
     ] = 60.0,
     accept_terms: AcceptTermsOpt = False,
@@ -64,11 +62,10 @@ def index(
         messages.quiet = previous
 
 
-@app.command()
 def info(
     wnid: Annotated[
         list[str] | None,
-        typer.Option(
+        Opt(
             "--wnid",
             help="Count the indexed images of this synset (repeatable).",
             show_default=False,

@@ -662,12 +662,9 @@ def test_fast_path_runs_fetch_as_typer_does(
         ["fetch", "--wnid", FISH, "--release", "ilsvrc2012", "--urls-only"],
     ):
         same_on_fast_path(args, capsys)
+    # A download runs for seconds at least: it goes through Typer.
     fetch = ["fetch", "--wnid", FISH, "--timeout", "5.5", "-q", "--retries", "0", "--out"]
-    assert fastpath.try_run([*fetch, str(tmp_path / "fast")]) == 0
-    assert run([*fetch, str(tmp_path / "slow")]).code == 0
-    assert sorted(p.name for p in (tmp_path / "fast" / FISH).iterdir()) == sorted(
-        p.name for p in (tmp_path / "slow" / FISH).iterdir()
-    )
+    assert fastpath.try_run([*fetch, str(tmp_path / "fast")]) is None
     for bad in (["--timeout", "nan"], ["--timeout", "0"], ["--backoff", "-1"], ["--wnid"]):
         assert fastpath.try_run(["fetch", "--urls-only", *bad]) is None
 

@@ -280,10 +280,10 @@ def test_every_id_the_extract_help_gives_as_an_example_is_accepted() -> None:
 
     from typer.main import get_command
 
-    from imagenet_cli.cli.subset import app as subset_app
+    from imagenet_cli.cli.app import for_command
     from imagenet_cli.hierarchy import Hierarchy
 
-    extract_cmd = get_command(subset_app).commands["extract"]
+    extract_cmd = get_command(for_command("subset")).commands["subset"].commands["extract"]
     examples = [
         ident.strip()
         for param in extract_cmd.params
