@@ -37,7 +37,7 @@ class Options:
 
 # Not frozen, though never changed: a frozen dataclass sets each field through
 # object.__setattr__, which made building one 5x slower, and a plan of all ImageNet
-# builds millions of these (with SourceFile, extract.Job and extract.ItemResult).
+# builds millions of these (with SourceFile, items.Job and items.ItemResult).
 @dataclass(slots=True)
 class WorkItem:
     """One image to write: where it comes from and its path under the target folder."""

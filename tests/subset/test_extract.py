@@ -480,7 +480,7 @@ def test_copy_batches_keep_to_one_folder_each() -> None:
     from types import SimpleNamespace
     from typing import Any, cast
 
-    from imagenet_cli.subset.extract import folder_batches
+    from imagenet_cli.subset.run import folder_batches
 
     def jobs(counts: dict[str, int]) -> list[Any]:
         return [
@@ -505,7 +505,7 @@ def test_resize_batches_are_large_then_shrink_to_the_end() -> None:
     # the last ones are small so that both workers finish together. Order is kept.
     from typing import Any, cast
 
-    from imagenet_cli.subset.extract import shrinking_batches
+    from imagenet_cli.subset.run import shrinking_batches
 
     jobs = list(range(2000))
     sizes = [len(b) for b in shrinking_batches(cast(Any, jobs), workers=2)]
@@ -634,10 +634,10 @@ def test_the_run_lock_names_only_its_own_failures(tmp_path: Path) -> None:
     import pytest
 
     from imagenet_cli.errors import UsageError
-    from imagenet_cli.subset.extract import _writing
+    from imagenet_cli.subset.dst import writing
 
-    with pytest.raises(FileNotFoundError), _writing(tmp_path / "out"):
+    with pytest.raises(FileNotFoundError), writing(tmp_path / "out"):
         raise FileNotFoundError(2, "No such file or directory", "source.JPEG")  # the run's
     (tmp_path / "file").write_text("x")
-    with pytest.raises(UsageError, match="cannot write there"), _writing(tmp_path / "file" / "o"):
+    with pytest.raises(UsageError, match="cannot write there"), writing(tmp_path / "file" / "o"):
         pass
