@@ -33,7 +33,6 @@ from .dst import (
     writing,
 )
 from .items import ItemResult
-from .items import process as process  # documented: the item function, usable alone
 from .plan import SPLITS, Options, Plan, make_plan
 from .run import resolve_workers, run_jobs
 from .selection import Selection, select
