@@ -15,6 +15,7 @@ class Terminal:
         import pty
 
         self.seen = b""
+        self.read_to = 0  # the end of what the last wait_for found
         self.pid, self.fd = pty.fork()
         if self.pid == 0:  # the child
             os.execve(
@@ -24,10 +25,13 @@ class Terminal:
             )
 
     def wait_for(self, text: bytes, timeout: float = 60) -> bytes:
-        """Read until ``text`` shows (after what was waited for before); what came."""
+        """Read until ``text`` shows after what the last call found; what came up to it.
+
+        Searched from the end of the last match, not of all that was read: two prompts
+        may arrive in one read."""
         import select
 
-        start = len(self.seen)
+        start = self.read_to
         deadline = time.monotonic() + timeout
         while text not in self.seen[start:]:
             left = deadline - time.monotonic()
@@ -41,7 +45,8 @@ class Terminal:
                 if not chunk:
                     raise AssertionError(f"ended before {text!r}; it shows:\n{self.seen!r}")
                 self.seen += chunk
-        return self.seen[start:]
+        self.read_to = self.seen.index(text, start) + len(text)
+        return self.seen[start : self.read_to]
 
     def type(self, line: str) -> None:
         os.write(self.fd, line.encode() + b"\r")
