@@ -92,6 +92,7 @@ GROUPS = {
             "draw": "imagenet_cli.cli.bbox_actions:draw",
             "crop": "imagenet_cli.cli.bbox_actions:crop",
             "fetch": "imagenet_cli.cli.bbox_fetch:bbox_fetch",
+            "eval": "imagenet_cli.cli.bbox_eval:bbox_eval",
         },
     ),
 }
