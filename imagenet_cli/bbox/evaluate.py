@@ -96,7 +96,7 @@ class LocSummary:
 def _errors(s: ClassScore) -> dict[str, float]:
     n = s.images
     counts = (s.top1_loc, s.top5_loc, s.top1_cls, s.top5_cls)
-    return {k: (1 - c / n if n else 0.0) for k, c in zip(ERROR_KEYS, counts, strict=True)}
+    return {k: ((n - c) / n if n else 0.0) for k, c in zip(ERROR_KEYS, counts, strict=True)}
 
 
 def iou(a: BoxT, b: BoxT) -> float:
