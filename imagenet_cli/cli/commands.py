@@ -84,7 +84,7 @@ GROUPS = {
         },
     ),
     "bbox": Group(
-        "Bounding boxes: convert ImageNet's XML files, count, draw and crop them.",
+        "Bounding boxes: convert ImageNet's XML files, count, draw, crop; score localisation.",
         "Example: imagenet bbox convert Annotation/ -f csv -o boxes.csv",
         {
             "convert": "imagenet_cli.cli.bbox_actions:convert",
