@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 MARK = re.compile(r"<!--\s*docs-test:\s*(skip\s+(?P<skip>.+?)|exit\s+(?P<exit>\d+))\s*-->")
 # `imagenet` where a shell runs it: at the start, or after a pipe, `&&`, `;` or `(`
-RUNS_IMAGENET = re.compile(r"(?:^|[|&;(]\s*)imagenet\s")
+RUNS_IMAGENET = re.compile(r"(?:^|[|&;(]\s*)imagenet\s", re.M)
 SHELLS = {"", "sh", "bash", "shell", "console"}
 LOADERS = ("torchvision", "timm", "datasets", "torch")  # tests/test_loaders.py runs those
 TIMEOUT = 120
