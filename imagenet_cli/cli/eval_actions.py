@@ -32,12 +32,23 @@ KOpt = Annotated[int, Opt("--k", help="Also report top-k accuracy for this k.", 
 PerClassOpt = Annotated[
     bool, Opt("--per-class", help="A row per true class: top-1, top-k, images, name.")
 ]
+ClassesOpt = Annotated[
+    str | None,
+    Opt(
+        "--classes",
+        help="Restrict the label space: imagenet-a, imagenet-r, a preset, or a file of ids; "
+        "labels outside are dropped before taking the top k.",
+        metavar="CLASSES",
+        show_default=False,
+    ),
+]
 EvalStrictOpt = Annotated[bool, Opt("--strict", help="Stop at the first bad row.")]
 
 
 def eval_(
     predictions: PredictionsArg,
     truth: TruthOpt = None,
+    classes: ClassesOpt = None,
     k: KOpt = 5,
     per_class: PerClassOpt = False,
     strict: EvalStrictOpt = False,

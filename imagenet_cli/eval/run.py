@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import releases
 from ..errors import ItemError, NotFoundError
-from ..ids import is_wnid
+from ..ids import is_wnid, listed_ids
 from .metrics import SHOWN_MISSING, Scores
 from .readers import OnBad, image_key, read_rows
 from .truths import load as load_truth
@@ -24,13 +25,19 @@ class EvalRequest:
     truth: str | None = None
     k: int = 5
     strict: bool = False
+    classes: str | None = None
+
+
+DROPPED = ""
 
 
 class LabelSpace:
-    """Turns a label as written (wnid, ILSVRC-2012 index, nltk name) into a class."""
+    """Turns a label as written (wnid, ILSVRC-2012 index, nltk name) into a class:
+    None when it names no ILSVRC-2012 class, :data:`DROPPED` when one outside ``classes``."""
 
     def __init__(self, classes: frozenset[str]) -> None:
         self.classes = classes
+        self.known = releases.class_set("ilsvrc2012")
         self._seen: dict[str, str | None] = {}
         self._hierarchy: Hierarchy | None = None
 
@@ -59,7 +66,22 @@ class LabelSpace:
                 return None
         else:
             return None
-        return wnid if wnid in self.classes else None
+        if wnid not in self.known:
+            return None
+        return wnid if wnid in self.classes else DROPPED
+
+
+def class_space(spec: str | None) -> frozenset[str]:
+    """The classes a prediction may name: ILSVRC-2012's 1,000, or those of ``spec``
+    (a release or preset such as ``imagenet-a``, or a file of ids, one a line)."""
+    if spec is None:
+        return releases.class_set("ilsvrc2012")
+    if not Path(spec).is_file():
+        return releases.class_set(spec) & releases.class_set("ilsvrc2012")
+    from ..hierarchy import Hierarchy
+
+    wnids = Hierarchy.default().resolve_listed(listed_ids([], [spec]))
+    return frozenset(wnids) & releases.class_set("ilsvrc2012")
 
 
 def evaluate(request: EvalRequest, on_bad: OnBad) -> Scores:
@@ -72,8 +94,10 @@ def evaluate(request: EvalRequest, on_bad: OnBad) -> Scores:
         on_bad(err)
 
     truth = load_truth(request.truth)
-    space = LabelSpace(releases.class_set("ilsvrc2012"))
-    scores = Scores(k=request.k, truth_images=len(truth), hits=[0] * max(request.k, 5))
+    space = LabelSpace(class_space(request.classes))
+    # images of classes outside the label space are outside the question: not scored
+    asked = [key for key, wnid in truth.items() if wnid in space.classes]
+    scores = Scores(k=request.k, truth_images=len(asked), hits=[0] * max(request.k, 5))
     seen: set[str] = set()
     name = "stdin" if request.predictions == "-" else request.predictions
     for row in read_rows(request.predictions, bad):
@@ -87,17 +111,18 @@ def evaluate(request: EvalRequest, on_bad: OnBad) -> Scores:
             bad(ItemError(f"{where}image {row.image!r} is predicted twice"))
             continue
         seen.add(key)
+        if true not in space.classes:
+            continue
         ranked: list[str] = []
         for label in row.labels:
             wnid = space.wnid(label)
             if wnid is None:
-                ranked = []
-                bad(ItemError(f"{where}label {label!r} is no class of the label space"))
+                bad(ItemError(f"{where}label {label!r} is no ILSVRC-2012 class"))
                 break
-            if wnid not in ranked:  # a repeat takes no second place
+            if wnid and wnid not in ranked:  # a repeat takes one place; DROPPED none
                 ranked.append(wnid)
-        if ranked:
+        else:
             scores.add(true, ranked.index(true) if true in ranked else None)
-    missing = [key for key in truth if key not in seen]
+    missing = [key for key in asked if key not in seen]
     scores.missing, scores.missing_shown = len(missing), missing[:SHOWN_MISSING]
     return scores

@@ -192,3 +192,28 @@ def test_pipeline_json_to_another_program(tmp_path: Path) -> None:
     done = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "0.4"
+
+
+def test_classes_drop_labels_outside_before_top_k(tmp_path: Path) -> None:
+    a = releases.class_set("imagenet-a")
+    outside = ["n01440764", "n01443537", "n01484850", "n01491361", "n01494475"]
+    assert not a & set(outside) and {"n01498041", "n01531178"} <= a
+    labels = tmp_path / "labels.txt"
+    labels.write_text("n01498041\nn01440764\nn01531178\n")
+    preds = tmp_path / "p.csv"
+    preds.write_text(
+        f"{stem(1)},n01440764 n01443537 n01498041\n"
+        f"{stem(2)},n01440764\n"
+        f"{stem(3)},{' '.join(outside)} n01498041 n01531178\n"
+    )
+    base = ["eval", str(preds), "--truth", str(labels), "-f", "json"]
+    # all 1,000: image 1 at rank 2, image 2 right, image 3 at rank 6 (no top-5 hit)
+    doc = json.loads(run(base).stdout)
+    assert (doc["images"], doc["top1"], doc["top5"]) == (3, pytest.approx(1 / 3), 2 / 3)
+    # 200 classes: image 2 (a tench) is outside the question; image 1 right, image 3 second
+    doc = json.loads(run([*base, "--classes", "imagenet-a"]).stdout)
+    assert (doc["images"], doc["truth_images"], doc["top1"], doc["top5"]) == (2, 2, 0.5, 1.0)
+    ids = tmp_path / "classes.txt"
+    ids.write_text("n01498041\nsea_snake.n.01\n")
+    doc = json.loads(run([*base, "--classes", str(ids)]).stdout)
+    assert (doc["images"], doc["top1"]) == (1, 1.0)
