@@ -42,6 +42,14 @@ ClassesOpt = Annotated[
         show_default=False,
     ),
 ]
+SeverityOpt = Annotated[
+    bool,
+    Opt(
+        "--severity",
+        help="Also the mean WordNet distance of top-1 mistakes from the true class up to "
+        "the lowest common ancestor, and the share inside the true class's parent.",
+    ),
+]
 EvalStrictOpt = Annotated[bool, Opt("--strict", help="Stop at the first bad row.")]
 
 
@@ -51,6 +59,7 @@ def eval_(
     classes: ClassesOpt = None,
     k: KOpt = 5,
     per_class: PerClassOpt = False,
+    severity: SeverityOpt = False,
     strict: EvalStrictOpt = False,
     fmt: FormatOpt = None,
     no_header: NoHeaderOpt = False,

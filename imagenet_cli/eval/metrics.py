@@ -27,10 +27,18 @@ class Scores:
     hits: list[int] = field(default_factory=lambda: [0] * 5)
     # per true class: [images, top-1 hits, top-k hits]
     classes: dict[str, list[int]] = field(default_factory=dict)
+    # top-1 mistakes: (truth, guess) -> images
+    confusions: dict[tuple[str, str], int] = field(default_factory=dict)
+    # with severity asked: mean severity and share inside the true class's parent
+    severity: tuple[float, float] | None = None
 
-    def add(self, truth: str, rank: int | None) -> None:
-        """Count one scored image of class ``truth`` whose truth came at ``rank``."""
+    def add(self, truth: str, rank: int | None, first: str | None = None) -> None:
+        """Count one scored image of class ``truth`` whose truth came at ``rank``
+        (``first``: the top guess)."""
         self.images += 1
+        if rank != 0 and first is not None:
+            pair = (truth, first)
+            self.confusions[pair] = self.confusions.get(pair, 0) + 1
         counts = self.classes.setdefault(truth, [0, 0, 0])
         counts[0] += 1
         if rank is None:
@@ -50,6 +58,9 @@ class Scores:
         if self.k not in (1, 5):
             doc[f"top{self.k}"] = self.top(self.k)
         doc.update(truth_images=self.truth_images, missing=self.missing, bad_rows=self.bad_rows)
+        if self.severity is not None:
+            doc["mistakes"] = sum(self.confusions.values())
+            doc["mistake_severity"], doc["mistakes_in_parent"] = self.severity
         return doc
 
     def per_class(self, names: dict[str, str]) -> list[dict[str, Any]]:

@@ -26,6 +26,7 @@ class EvalRequest:
     k: int = 5
     strict: bool = False
     classes: str | None = None
+    severity: bool = False
 
 
 DROPPED = ""
@@ -122,7 +123,24 @@ def evaluate(request: EvalRequest, on_bad: OnBad) -> Scores:
             if wnid and wnid not in ranked:  # a repeat takes one place; DROPPED none
                 ranked.append(wnid)
         else:
-            scores.add(true, ranked.index(true) if true in ranked else None)
+            rank = ranked.index(true) if true in ranked else None
+            scores.add(true, rank, ranked[0] if ranked else None)
     missing = [key for key in asked if key not in seen]
     scores.missing, scores.missing_shown = len(missing), missing[:SHOWN_MISSING]
+    if request.severity:
+        scores.severity = mistake_severity(scores.confusions)
     return scores
+
+
+def mistake_severity(confusions: dict[tuple[str, str], int]) -> tuple[float, float]:
+    """Mean severity of the top-1 mistakes and the share inside the true class's parent
+    (:mod:`.severity`); 0 and 0 without mistakes."""
+    from .severity import Severity
+
+    judge = Severity()
+    total = sum(confusions.values())
+    if not total:
+        return 0.0, 0.0
+    steps = sum(judge.distance(t, g) * n for (t, g), n in confusions.items())
+    inside = sum(n for (t, g), n in confusions.items() if judge.in_parent(t, g))
+    return steps / total, inside / total

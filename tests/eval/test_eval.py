@@ -217,3 +217,24 @@ def test_classes_drop_labels_outside_before_top_k(tmp_path: Path) -> None:
     ids.write_text("n01498041\nsea_snake.n.01\n")
     doc = json.loads(run([*base, "--classes", str(ids)]).stdout)
     assert (doc["images"], doc["top1"]) == (1, 1.0)
+
+
+def test_mistake_severity_against_hand_worked_pairs(tmp_path: Path) -> None:
+    # imagenet synset lca n02110185 n02110063 -> n02109811 sled_dog.n.01, one step above
+    # the husky: severity 1, inside the husky's parent.
+    # imagenet synset lca n02110185 n04398044 -> n00003553 whole.n.02; the shortest way up
+    # from the husky: sled dog, working dog, dog, domestic animal, animal, organism,
+    # living thing, whole: severity 8 (the way through canine and mammal takes 13).
+    # A mistake further down the list (image 3) is no top-1 mistake when the truth is first.
+    labels = tmp_path / "labels.txt"
+    labels.write_text("n02110185\nn02110185\nn02110185\n")
+    preds = tmp_path / "p.csv"
+    preds.write_text(
+        f"{stem(1)},n02110063 n02110185\n{stem(2)},n04398044\n{stem(3)},n02110185 n04398044\n"
+    )
+    doc = json.loads(
+        run(["eval", str(preds), "--truth", str(labels), "--severity", "-f", "json"]).stdout
+    )
+    assert (doc["mistakes"], doc["mistake_severity"], doc["mistakes_in_parent"]) == (2, 4.5, 0.5)
+    without = json.loads(run(["eval", str(preds), "--truth", str(labels), "-f", "json"]).stdout)
+    assert "mistake_severity" not in without
