@@ -99,13 +99,26 @@ GROUPS = {
 
 # Commands with no group, in the order the help lists them among the groups.
 TOP = {
+    "eval": "imagenet_cli.cli.eval_actions:eval_",
     "fetch": "imagenet_cli.cli.fetch_actions:fetch",
     "login": "imagenet_cli.cli.login:login",
     "logout": "imagenet_cli.cli.login:logout",
 }
 
 # The order of ``imagenet --help``.
-ORDER = ("synset", "cache", "config", "fetch", "login", "logout", "terms", "urls", "subset", "bbox")
+ORDER = (
+    "synset",
+    "cache",
+    "config",
+    "fetch",
+    "login",
+    "logout",
+    "terms",
+    "urls",
+    "subset",
+    "bbox",
+    "eval",
+)
 
 
 def target(path: str) -> object:
