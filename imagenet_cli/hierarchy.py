@@ -236,6 +236,10 @@ class Hierarchy:
         )
         return self.get_many(wnid(r[0]) for r in rows.fetchall())
 
+    def parent_offsets(self, offset: int) -> list[int]:
+        """The offsets of the direct hypernyms and instance hypernyms of ``offset``."""
+        return list(self._ups(offset))
+
     def _ups(self, offset: int) -> list[int]:
         """The parents of one synset, sorted.
 

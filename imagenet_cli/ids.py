@@ -87,6 +87,18 @@ def wnid(offset: int) -> str:
     return f"n{offset:08d}"
 
 
+IMAGE_SUFFIXES = (".jpeg", ".jpg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+
+
+def image_key(image: str) -> str:
+    """An image id without its folders and image extension: ``val/x.JPEG`` -> ``x``."""
+    name = image.strip().replace("\\", "/").rsplit("/", 1)[-1]
+    stem, dot, suffix = name.rpartition(".")
+    if dot and f".{suffix.lower()}" in IMAGE_SUFFIXES:
+        return stem
+    return name
+
+
 def is_wnid(text: str) -> bool:
     """Whether ``text`` has the form of a wnid."""
     return WNID_RE.match(text) is not None

@@ -133,3 +133,13 @@ def val_labels() -> tuple[str, ...]:
 
     with gzip.open(DATA / "ilsvrc2012_val_labels.txt.gz", "rt", encoding="ascii") as fh:
         return tuple(fh.read().split())
+
+
+@cache
+def real_labels() -> tuple[frozenset[str], ...]:
+    """The ReaL labels (Beyer et al. 2020) of the validation images: the set of wnids of
+    ``ILSVRC2012_val_%08d`` at index i-1, empty where the raters kept no label."""
+    import gzip
+
+    with gzip.open(DATA / "ilsvrc2012_real_labels.txt.gz", "rt", encoding="ascii") as fh:
+        return tuple(frozenset(line.split()) for line in fh.read().split("\n")[:-1])

@@ -17,6 +17,7 @@ import argparse
 import gzip
 import hashlib
 import io
+import json
 import os
 import re
 import subprocess
@@ -313,7 +314,9 @@ LICENSES_MD = (
 - **Apache-2.0**: class lists taken from the PyPI packages
   [timm](https://github.com/huggingface/pytorch-image-models) {TIMM}
   (`classes/ilsvrc2012.txt`, `imagenet21k.txt`, `imagenet12k.txt`, `imagenet-a.txt`,
-  `imagenet-r.txt`, `mini-imagenet.txt`) and
+  `imagenet-r.txt`, `mini-imagenet.txt`; `ilsvrc2012_real_labels.txt.gz`, the ReaL labels of
+  [reassessed-imagenet](https://github.com/google-research/reassessed-imagenet), Apache-2.0
+  as well) and
   [tensorflow-datasets](https://github.com/tensorflow/datasets) {TFDS}
   (`classes/imagenette.txt`, `ilsvrc2012_val_labels.txt.gz`). Licence text:
   <https://www.apache.org/licenses/LICENSE-2.0>, also in each wheel's
@@ -622,6 +625,19 @@ def validation_labels(lists: Path, ilsvrc: list[str]) -> list[str]:
     return labels
 
 
+def real_labels(lists: Path, ilsvrc: list[str]) -> list[str]:
+    """The ReaL labels of the 50,000 validation images, a line each: the wnids of the
+    image's ReaL set, space-separated in class-index order (empty: no label kept)."""
+    path = lists / TIMM_INFO / "imagenet_real_labels.json"
+    require(path.is_file(), f"missing {path}")
+    sets = json.loads(path.read_text(encoding="utf-8"))
+    require(len(sets) == VAL_IMAGES, f"{len(sets)} ReaL label sets, expected {VAL_IMAGES}")
+    for i, labels in enumerate(sets, start=1):
+        ok = all(isinstance(x, int) and 0 <= x < len(ilsvrc) for x in labels)
+        require(ok and len(set(labels)) == len(labels), f"ReaL labels of image {i}: {labels}")
+    return [" ".join(ilsvrc[x] for x in sorted(labels)) for labels in sets]
+
+
 # --------------------------------------------------------------------------- output
 
 
@@ -658,6 +674,9 @@ def provenance(
     lex_bases = sum(
         1 for b in bases if b in wn._lemma_pos_offset_map and "n" in wn._lemma_pos_offset_map[b]
     )
+    real = gzip.decompress(files["ilsvrc2012_real_labels.txt.gz"]).decode().splitlines()
+    real_empty = sum(1 for line in real if not line)
+    real_labels_total = sum(len(line.split()) for line in real)
     out: list[str] = [
         "# Provenance of imagenet_cli/data",
         "",
@@ -741,6 +760,18 @@ def provenance(
         "`ILSVRC2012_val_%08d.JPEG` % k; 1,000 distinct wnids (= `classes/ilsvrc2012.txt`), "
         "each exactly 50 times.",
         "",
+        "### ilsvrc2012_real_labels.txt.gz",
+        "",
+        f"- Source: timm {TIMM}, `{TIMM_INFO}/imagenet_real_labels.json`: the ReaL labels of "
+        "Beyer et al. 2020, \"Are we done with ImageNet?\" "
+        "(<https://github.com/google-research/reassessed-imagenet>, `real.json`), as timm "
+        "ships them.",
+        f"- Licence: {APACHE} (timm; the ReaL labels are published under Apache-2.0 too).",
+        f"- sha256: {digest('ilsvrc2012_real_labels.txt.gz')}",
+        f"- Counts: {VAL_IMAGES:,} lines, line k (1-based) holds the ReaL set of "
+        "`ILSVRC2012_val_%08d.JPEG` % k: its wnids, space-separated, in class-index order; "
+        f"{real_empty:,} lines are empty (no label kept); {real_labels_total:,} labels in all.",
+        "",
         "### WORDNET_LICENSE",
         "",
         "- Princeton's WordNet 3.0 licence notice, as distributed with WordNet 3.0 (the "
@@ -803,6 +834,7 @@ def build(nltk_data: Path, lists: Path, subsets: Path) -> dict[str, bytes]:
     wheels = wheel_checksums(lists)
     classes, missing, notes = load_class_lists(lists, subsets, table.offsets)
     val = validation_labels(lists, classes["ilsvrc2012"])
+    real = real_labels(lists, classes["ilsvrc2012"])
 
     files: dict[str, bytes] = {
         "synsets.tsv.gz": gzip_bytes(
@@ -810,6 +842,7 @@ def build(nltk_data: Path, lists: Path, subsets: Path) -> dict[str, bytes]:
         ),
         "noun_exc.tsv": lines_bytes(f"{i}\t{b}" for i, b in exceptions),
         "ilsvrc2012_val_labels.txt.gz": gzip_bytes(lines_bytes(val)),
+        "ilsvrc2012_real_labels.txt.gz": gzip_bytes(lines_bytes(real)),
         "WORDNET_LICENSE": wordnet_license(wn).encode("utf-8"),
         "LICENSES.md": LICENSES_MD.encode("utf-8"),
         "classes/index.tsv": classes_index(),

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Fetch the ImageNet class lists that scripts/build_index.py reads, from two PyPI wheels.
+# Fetch the ImageNet class lists (and the ReaL validation labels) that scripts/build_index.py
+# reads, from two PyPI wheels.
 #
 #   sh scripts/fetch_class_lists.sh OUTDIR
 #
@@ -38,6 +39,7 @@ timm_version, tfds_version = sys.argv[3], sys.argv[4]
 wanted = {
     f"timm-{timm_version}-py3-none-any.whl": [
         "timm/data/_info/*.txt",
+        "timm/data/_info/imagenet_real_labels.json",
         f"timm-{timm_version}.dist-info/licenses/LICENSE",
     ],
     f"tensorflow_datasets-{tfds_version}-py3-none-any.whl": [

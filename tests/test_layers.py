@@ -126,7 +126,7 @@ FLOORS = {
     "cli": 4,
     "__main__": 4,
 }
-DOMAIN_IMPORTS = {("subset", "bbox"), ("eval", "subset")}
+DOMAIN_IMPORTS = {("subset", "bbox"), ("eval", "subset"), ("eval", "bbox")}
 
 
 def _part(module: str) -> str:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from ..errors import ItemError, NotFoundError
+from ..ids import image_key
 
 BoxT = tuple[float, float, float, float]
 # One image's truth: its classes in order, each with its boxes.
@@ -30,7 +31,6 @@ Report = Callable[[str], None]
 TOP = 5
 IOU = 0.5
 NAMED_MISSING = 5  # missing images named in the warning, then a count
-_IMAGE_EXTS = (".jpeg", ".jpg", ".png")
 ERROR_KEYS = ("top1_loc_error", "top5_loc_error", "top1_cls_error", "top5_cls_error")
 
 
@@ -108,12 +108,6 @@ def iou(a: BoxT, b: BoxT) -> float:
     inter = iw * ih
     union = (a[2] - a[0] + 1) * (a[3] - a[1] + 1) + (b[2] - b[0] + 1) * (b[3] - b[1] + 1) - inter
     return inter / union if union > 0 else 0.0
-
-
-def image_key(image_id: str) -> str:
-    """An image id without its image extension (``x.JPEG`` -> ``x``)."""
-    stem, ext = os.path.splitext(image_id.strip())
-    return stem if ext.lower() in _IMAGE_EXTS else image_id.strip()
 
 
 class Labels:

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 PredictionsArg = Annotated[
     str,
     Arg(
-        help="Predictions: Kaggle ImageId,PredictionString CSV or JSONL ('-': stdin).",
+        help="Predictions: Kaggle ImageId,PredictionString CSV, JSONL, or a .npy/.npz array "
+        "of scores, one row per image ('-': stdin).",
         metavar="PREDICTIONS",
         show_default=False,
     ),
@@ -23,7 +24,8 @@ TruthOpt = Annotated[
     str | None,
     Opt(
         "--truth",
-        help="val (built-in labels), a folder of images by class, or a label file [default: val].",
+        help="val (built-in labels), real (the ReaL labels), a folder of images by class, "
+        "or a label file [default: val].",
         metavar="TRUTH",
         show_default=False,
     ),
@@ -37,17 +39,38 @@ ClassesOpt = Annotated[
     Opt(
         "--classes",
         help="Restrict the label space: imagenet-a, imagenet-r, a preset, or a file of ids; "
-        "labels outside are dropped before taking the top k.",
+        "labels outside are dropped (array columns masked) before taking the top k.",
         metavar="CLASSES",
         show_default=False,
     ),
 ]
-SeverityOpt = Annotated[
-    bool,
+ByOpt = Annotated[
+    list[str] | None,
     Opt(
-        "--severity",
-        help="Also the mean WordNet distance of top-1 mistakes from the true class up to "
-        "the lowest common ancestor, and the share inside the true class's parent.",
+        "--by",
+        help="Also the figures of the images whose true class lies under this synset "
+        "(repeatable).",
+        metavar="SYNSET",
+        show_default=False,
+    ),
+]
+ImagesOpt = Annotated[
+    str | None,
+    Opt(
+        "--images",
+        help="The image of each row of an array, one name a line ('-': stdin) "
+        "[default: the truth's order].",
+        metavar="FILE",
+        show_default=False,
+    ),
+]
+PlotOpt = Annotated[
+    str | None,
+    Opt(
+        "--plot",
+        help="Draw per-class accuracy and mistake severity into this PNG (needs matplotlib).",
+        metavar="FILE.png",
+        show_default=False,
     ),
 ]
 EvalStrictOpt = Annotated[bool, Opt("--strict", help="Stop at the first bad row.")]
@@ -58,37 +81,54 @@ def eval_(
     truth: TruthOpt = None,
     classes: ClassesOpt = None,
     k: KOpt = 5,
+    by: ByOpt = None,
     per_class: PerClassOpt = False,
-    severity: SeverityOpt = False,
+    images: ImagesOpt = None,
+    plot: PlotOpt = None,
     strict: EvalStrictOpt = False,
     fmt: FormatOpt = None,
     no_header: NoHeaderOpt = False,
     quiet: QuietOpt = False,
 ) -> int:
-    """Score predictions: top-1 and top-k accuracy (fractions 0-1) over the images scored.
+    """Score predictions: top-1 and top-k accuracy (fractions 0-1) over the images scored,
+    and how far the top-1 mistakes are from the truth in WordNet.
 
     Labels are wnids, ILSVRC-2012 class indexes (0-999) or nltk names, best first.
 
     Example: imagenet eval preds.csv -f json
     """
+    from ..errors import UsageError
     from ..eval import EvalRequest, evaluate
     from ..request import from_options
 
+    if per_class and by and fmt != Format.json:
+        raise UsageError("--per-class and --by each make a table: give one, or -f json for both")
     messages.quiet = quiet
     outcome = Outcome()
-    scores = evaluate(from_options(EvalRequest, locals()), on_bad=outcome.fail)
+    scores = evaluate(from_options(EvalRequest, locals(), by=tuple(by or ())), outcome.fail)
+    for note in scores.notes:
+        messages.info(note)
     _warn_missing(scores)
-    figures = scores.figures()
     if fmt == Format.json:
-        emit_json({**figures, **({"per_class": _per_class(scores)} if per_class else {})})
-    elif per_class:
-        messages.info(", ".join(f"{key} {_show(value)}" for key, value in figures.items()))
-        columns = ["wnid", "top1", f"top{k}", "images", "name"]
-        emit_rows(_per_class(scores), columns, fmt, no_header=no_header)
+        emit_json(_document(scores, per_class))
+    elif per_class or by:
+        messages.info(", ".join(f"{key} {_show(v)}" for key, v in scores.summary().items()))
+        rows = _per_class(scores) if per_class else scores.by()
+        emit_rows(rows, list(rows[0]) if rows else ["wnid"], fmt, no_header=no_header)
     else:
-        rows = [{"figure": key, "value": _show(value)} for key, value in figures.items()]
+        rows = [{"figure": key, "value": _show(v)} for key, v in scores.summary().items()]
         emit_rows(rows, ["figure", "value"], fmt, no_header=no_header, id_key="figure")
     return int(outcome.code)
+
+
+def _document(scores: Scores, per_class: bool) -> dict[str, Any]:
+    doc = scores.summary()
+    doc["mistakes_by_severity"] = {str(s): n for s, n in scores.severity_counts().items()}
+    if scores.groups:
+        doc["by"] = scores.by()
+    if per_class:
+        doc["per_class"] = _per_class(scores)
+    return doc
 
 
 def _show(value: Any) -> str:
@@ -96,10 +136,9 @@ def _show(value: Any) -> str:
 
 
 def _per_class(scores: Scores) -> list[dict[str, Any]]:
-    from ..hierarchy import Hierarchy
+    from ..subset.dst import class_names
 
-    names = {s.wnid: s.label for s in Hierarchy.default().get_many(list(scores.classes))}
-    return scores.per_class(names)
+    return scores.per_class(class_names(list(scores.classes)))
 
 
 def _warn_missing(scores: Scores) -> None:

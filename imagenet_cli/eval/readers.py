@@ -4,7 +4,7 @@
   space-separated;
 - JSONL: ``{"image": ..., "labels": [...]}`` a line.
 
-A row is ``(line number, image id, labels as given)``; a row that cannot be read is
+A row is ``(where, image id, labels as given)``; a row that cannot be read is
 handed to ``on_bad`` and skipped.
 """
 
@@ -19,27 +19,17 @@ from typing import IO, NamedTuple
 
 from ..errors import ItemError, NotFoundError, UsageError
 
-IMAGE_SUFFIXES = (".jpeg", ".jpg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
-
 
 class Row(NamedTuple):
-    """One prediction: where it stands, which image, its labels best first."""
+    """One prediction: where it stands (``line 4``, ``row 3``), which image, its labels
+    best first."""
 
-    line: int
+    where: str
     image: str
     labels: list[str]
 
 
 OnBad = Callable[[ItemError], None]
-
-
-def image_key(image: str) -> str:
-    """An image id without its folders and image extension: ``val/x.JPEG`` -> ``x``."""
-    name = image.strip().replace("\\", "/").rsplit("/", 1)[-1]
-    stem, dot, suffix = name.rpartition(".")
-    if dot and f".{suffix.lower()}" in IMAGE_SUFFIXES:
-        return stem
-    return name
 
 
 @contextmanager
@@ -82,7 +72,7 @@ def _rows(fh: IO[str], name: str, on_bad: OnBad) -> Iterator[Row]:
         if isinstance(row, str):
             on_bad(ItemError(f"{name}: line {number}: {row}"))
         else:
-            yield Row(number, row[0], row[1])
+            yield Row(f"line {number}", row[0], row[1])
 
 
 def _csv_row(line: str) -> tuple[str, list[str]] | str:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import releases
-from ..errors import ItemError, NotFoundError
-from ..ids import is_wnid, listed_ids
+from ..errors import ItemError, NotFoundError, UsageError
+from ..ids import image_key, is_wnid, listed_ids, read_id_lines, stdin_once
+from ..ids import wnid as wnid_of
+from . import arrays
 from .metrics import SHOWN_MISSING, Scores
-from .readers import OnBad, image_key, read_rows
+from .readers import OnBad, Row, read_rows
+from .truths import Truth
 from .truths import load as load_truth
 
 if TYPE_CHECKING:
@@ -19,14 +23,17 @@ if TYPE_CHECKING:
 
 @dataclass
 class EvalRequest:
-    """What to score: the predictions (a file or ``-``), the truth, k, strictness."""
+    """What to score: the predictions (a file or ``-``), the truth, the label space, k,
+    the ``--by`` synsets, the image order of an array, a plot to draw, strictness."""
 
     predictions: str
     truth: str | None = None
     k: int = 5
     strict: bool = False
     classes: str | None = None
-    severity: bool = False
+    by: tuple[str, ...] = ()
+    images: str | None = None
+    plot: str | None = None
 
 
 DROPPED = ""
@@ -57,12 +64,8 @@ class LabelSpace:
             index = int(label)
             wnid = releases.ilsvrc_wnid(index) if index < 1000 else ""
         elif "." in label:
-            if self._hierarchy is None:
-                from ..hierarchy import Hierarchy
-
-                self._hierarchy = Hierarchy.default()
             try:
-                wnid = self._hierarchy.resolve(label)
+                wnid = hierarchy().resolve(label)
             except NotFoundError:
                 return None
         else:
@@ -72,16 +75,22 @@ class LabelSpace:
         return wnid if wnid in self.classes else DROPPED
 
 
-def class_space(spec: str | None) -> frozenset[str]:
-    """The classes a prediction may name: ILSVRC-2012's 1,000, or those of ``spec``
-    (a release or preset such as ``imagenet-a``, or a file of ids, one a line)."""
-    if spec is None:
-        return releases.class_set("ilsvrc2012")
-    if not Path(spec).is_file():
-        return releases.class_set(spec) & releases.class_set("ilsvrc2012")
+def hierarchy() -> Hierarchy:
+    """The WordNet hierarchy, imported when first needed."""
     from ..hierarchy import Hierarchy
 
-    wnids = Hierarchy.default().resolve_listed(listed_ids([], [spec]))
+    return Hierarchy.default()
+
+
+def class_space(spec: str | None, truth: Truth) -> frozenset[str]:
+    """The classes a prediction may name: those of ``spec`` (a release or preset such as
+    ``imagenet-a``, or a file of ids, one a line); without it, those of the release a
+    truth folder holds (ImageNet-A/-R), else ILSVRC-2012's 1,000."""
+    if spec is None:
+        return releases.class_set(truth.release or "ilsvrc2012")
+    if not Path(spec).is_file():
+        return releases.class_set(spec) & releases.class_set("ilsvrc2012")
+    wnids = hierarchy().resolve_listed(listed_ids([], [spec]))
     return frozenset(wnids) & releases.class_set("ilsvrc2012")
 
 
@@ -94,17 +103,28 @@ def evaluate(request: EvalRequest, on_bad: OnBad) -> Scores:
             raise err
         on_bad(err)
 
+    stdin_once({"PREDICTIONS": request.predictions, "--images": request.images})
+    if request.plot:
+        from .plot import require_matplotlib
+
+        require_matplotlib()
     truth = load_truth(request.truth)
-    space = LabelSpace(class_space(request.classes))
+    space = LabelSpace(class_space(request.classes, truth))
     # images of classes outside the label space are outside the question: not scored
-    asked = [key for key, wnid in truth.items() if wnid in space.classes]
-    scores = Scores(k=request.k, truth_images=len(asked), hits=[0] * max(request.k, 5))
+    asked = [key for key, wnid in truth.labels.items() if wnid in space.classes]
+    scores = Scores(k=request.k, real=truth.real is not None, truth_images=len(asked))
+    scores.groups = _groups(request.by)
+    if request.classes is None and truth.release:
+        scores.notes.append(
+            f"scoring over the {len(space.classes):,} classes of {truth.release}, the classes "
+            "of the truth's folders (--classes ilsvrc2012: over all 1,000)"
+        )
     seen: set[str] = set()
     name = "stdin" if request.predictions == "-" else request.predictions
-    for row in read_rows(request.predictions, bad):
-        where = f"{name}: line {row.line}: "
+    for row in _rows(request, truth, space, scores.ranks, bad):
+        where = f"{name}: {row.where}: "
         key = image_key(row.image)
-        true = truth.get(key)
+        true = truth.labels.get(key)
         if true is None:
             bad(ItemError(f"{where}image {row.image!r} is not in the truth"))
             continue
@@ -114,33 +134,82 @@ def evaluate(request: EvalRequest, on_bad: OnBad) -> Scores:
         seen.add(key)
         if true not in space.classes:
             continue
-        ranked: list[str] = []
-        for label in row.labels:
-            wnid = space.wnid(label)
-            if wnid is None:
-                bad(ItemError(f"{where}label {label!r} is no ILSVRC-2012 class"))
-                break
-            if wnid and wnid not in ranked:  # a repeat takes one place; DROPPED none
-                ranked.append(wnid)
-        else:
-            rank = ranked.index(true) if true in ranked else None
-            scores.add(true, rank, ranked[0] if ranked else None)
+        ranked = _ranked(row.labels, space, where, bad)
+        if ranked is not None:
+            _count(scores, truth, key, true, ranked)
     missing = [key for key in asked if key not in seen]
     scores.missing, scores.missing_shown = len(missing), missing[:SHOWN_MISSING]
-    if request.severity:
-        scores.severity = mistake_severity(scores.confusions)
+    _judge(scores)
+    if request.plot:
+        from .plot import draw
+
+        draw(scores, request.plot)
     return scores
 
 
-def mistake_severity(confusions: dict[tuple[str, str], int]) -> tuple[float, float]:
-    """Mean severity of the top-1 mistakes and the share inside the true class's parent
-    (:mod:`.severity`); 0 and 0 without mistakes."""
-    from .severity import Severity
+def _rows(
+    request: EvalRequest, truth: Truth, space: LabelSpace, depth: int, bad: OnBad
+) -> Iterator[Row]:
+    if not arrays.is_array(request.predictions):
+        if request.images:
+            raise UsageError("--images orders the rows of an array; text rows name their image")
+        yield from read_rows(request.predictions, bad)
+        return
+    name = "stdin" if request.predictions == "-" else request.predictions
+    array = arrays.load(request.predictions)
+    keep, classes = arrays.columns(array, space.classes, name)
+    images = _image_order(request.images, truth)
+    yield from arrays.ranked_rows(array, images, keep, classes, depth, name, bad)
 
-    judge = Severity()
-    total = sum(confusions.values())
-    if not total:
-        return 0.0, 0.0
-    steps = sum(judge.distance(t, g) * n for (t, g), n in confusions.items())
-    inside = sum(n for (t, g), n in confusions.items() if judge.in_parent(t, g))
-    return steps / total, inside / total
+
+def _image_order(images: str | None, truth: Truth) -> list[str]:
+    """The image of each array row: as ``--images`` lists them, else the truth's order."""
+    if images is None:
+        return list(truth.labels)
+    return [image_key(name) for _line, name in read_id_lines(images)]
+
+
+def _ranked(labels: list[str], space: LabelSpace, where: str, bad: OnBad) -> list[str] | None:
+    """The classes of ``labels`` best first, repeats once; None after a bad label."""
+    ranked: list[str] = []
+    for label in labels:
+        wnid = space.wnid(label)
+        if wnid is None:
+            bad(ItemError(f"{where}label {label!r} is no ILSVRC-2012 class"))
+            return None
+        if wnid and wnid not in ranked:  # a repeat takes one place; DROPPED none
+            ranked.append(wnid)
+    return ranked
+
+
+def _count(scores: Scores, truth: Truth, key: str, true: str, ranked: list[str]) -> None:
+    rank = ranked.index(true) if true in ranked else None
+    first = ranked[0] if ranked else None
+    if truth.real is None:
+        scores.add(true, rank, first)
+        return
+    real = truth.real.get(key, frozenset())
+    real_rank = next((r for r, wnid in enumerate(ranked) if wnid in real), None)
+    scores.add(true, rank, first, real=real, real_rank=real_rank)
+
+
+def _groups(idents: tuple[str, ...]) -> list[tuple[str, str, frozenset[str]]]:
+    """Each ``--by`` synset: its wnid, name, and the ILSVRC-2012 classes at or under it."""
+    if not idents:
+        return []
+    h = hierarchy()
+    known = releases.class_set("ilsvrc2012")
+    groups = []
+    for wnid in h.resolve_listed(("--by: ", i) for i in idents):
+        synset = h.get(wnid)
+        under = {wnid_of(o) for o in h.descendant_offsets(synset.offset)} | {wnid}
+        groups.append((wnid, synset.name, frozenset(under & known)))
+    return groups
+
+
+def _judge(scores: Scores) -> None:
+    if scores.confusions:
+        from .severity import Severity
+
+        judge = Severity(hierarchy())
+        scores.judge(lambda t, g: (judge.distance(t, g), judge.in_parent(t, g)))

@@ -9,34 +9,50 @@ parent* is a guess under a direct hypernym of T (severity 1).
 
 from __future__ import annotations
 
-from functools import cache
+from collections import deque
 
 from ..hierarchy import Hierarchy
 from ..ids import offset_of
+from ..ids import wnid as wnid_of
 
 
 class Severity:
-    """Severities of (truth, guess) pairs, each pair worked out once."""
+    """Severities of (truth, guess) pairs. Each class's ancestors are walked once, so
+    tens of thousands of distinct pairs take a fraction of a second."""
 
     def __init__(self, hierarchy: Hierarchy | None = None) -> None:
         self.h = hierarchy or Hierarchy.default()
-        self.distance = cache(self._distance)
-        self._ups = cache(self._steps_up)
+        self._ups: dict[str, dict[int, int]] = {}
+        self._depth: dict[int, int] = {}
 
-    def _steps_up(self, wnid: str) -> dict[str, int]:
-        """Every synset above ``wnid`` (and itself) -> the fewest steps up to it."""
-        steps: dict[str, int] = {}
-        for path in self.h.hypernym_paths(wnid):
-            for i, above in enumerate(reversed(path)):
-                steps[above] = min(steps.get(above, i), i)
-        return steps
+    def steps_up(self, wnid: str) -> dict[int, int]:
+        """Every synset offset above ``wnid`` (and its own) -> the fewest steps up to it."""
+        found = self._ups.get(wnid)
+        if found is None:
+            start = offset_of(wnid) or 0
+            found = {start: 0}
+            queue = deque([start])
+            while queue:  # breadth first: the first visit is the shortest way up
+                node = queue.popleft()
+                for parent in self.h.parent_offsets(node):
+                    if parent not in found:
+                        found[parent] = found[node] + 1
+                        queue.append(parent)
+            self._ups[wnid] = found
+            new = [o for o in found if o not in self._depth]
+            if new:
+                synsets = self.h.get_many(wnid_of(o) for o in new)
+                self._depth.update((s.offset, s.depth) for s in synsets)
+        return found
 
-    def _distance(self, truth: str, guess: str) -> int:
-        ups = self._ups(truth)
-        return min(ups[s.wnid] for s in self.h.lca([truth, guess]))
+    def distance(self, truth: str, guess: str) -> int:
+        """Steps from ``truth`` up to the nearest of the lowest common ancestors."""
+        up_truth, up_guess = self.steps_up(truth), self.steps_up(guess)
+        common = up_truth.keys() & up_guess.keys()
+        deepest = max(self._depth[o] for o in common)
+        return min(up_truth[o] for o in common if self._depth[o] == deepest)
 
     def in_parent(self, truth: str, guess: str) -> bool:
         """Whether ``guess`` lies under a direct hypernym of ``truth``."""
-        parents = {w for w, steps in self._ups(truth).items() if steps == 1}
-        above = self.h.ancestor_offsets(offset_of(guess) or 0)
-        return any(offset_of(p) in above for p in parents)
+        up_guess = self.steps_up(guess)
+        return any(steps == 1 and o in up_guess for o, steps in self.steps_up(truth).items())

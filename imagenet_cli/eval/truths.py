@@ -1,34 +1,58 @@
-"""The true class of each image: image key -> wnid.
+"""The true class of each image: image key -> wnid, in the order an array's rows follow.
 
-- ``val`` (or nothing): the built-in 50,000 ILSVRC-2012 validation labels;
+- ``val`` (or nothing): the built-in 50,000 ILSVRC-2012 validation labels, in
+  validation order;
+- ``real``: the same, with the ReaL labels of each image (Beyer et al. 2020);
 - a folder of images by class: wnid folders (ImageNet-A/-R) or ``0``..``999`` index
-  folders (ImageNet-V2); an image's key is its file name without extension;
+  folders (ImageNet-V2); an image's key is its file name without extension. The order is
+  torchvision's ``ImageFolder`` order: class folders sorted by name, then the files
+  under each, sorted;
 - any label file or XML folder that ``subset extract --val-labels`` reads
-  (:mod:`imagenet_cli.subset.labels`).
+  (:mod:`imagenet_cli.subset.labels`), in image-name order.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from .. import releases
 from ..errors import UsageError
-from ..ids import is_wnid
+from ..ids import image_key, is_wnid
 from ..subset import labels
-from .readers import IMAGE_SUFFIXES, image_key
+
+# torchvision's IMG_EXTENSIONS: a folder read as ImageFolder reads it, row for row
+FOLDER_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
+# releases whose test sets ship as class folders of a part of the 1,000 classes
+FOLDER_RELEASES = ("imagenet-a", "imagenet-r")
 
 
-def load(spec: str | None) -> dict[str, str]:
+@dataclass
+class Truth:
+    """The labels, the ReaL sets when asked for, and the release a folder's classes are."""
+
+    labels: dict[str, str]
+    real: dict[str, frozenset[str]] | None = None
+    release: str | None = None
+
+
+def load(spec: str | None) -> Truth:
     """The truth ``spec`` names (see the module doc)."""
     if spec is None or spec == "val":
-        return labels.builtin()
+        return Truth(labels.builtin())
+    if spec == "real":
+        builtin = labels.builtin()
+        return Truth(builtin, dict(zip(builtin, releases.real_labels(), strict=True)))
     path = Path(spec)
     if path.is_dir():
         classes = _class_folders(path)
         if classes:
-            return _from_class_folders(path, classes)
-    return labels.load(spec)
+            found = _from_class_folders(path, classes)
+            kinds = set(found.values())
+            same = [r for r in FOLDER_RELEASES if releases.class_set(r) == kinds]
+            return Truth(found, release=same[0] if same else None)
+    return Truth(dict(sorted(labels.load(spec).items())))
 
 
 def _class_folders(folder: Path) -> dict[str, str]:
@@ -47,9 +71,9 @@ def _class_folders(folder: Path) -> dict[str, str]:
 def _from_class_folders(folder: Path, classes: dict[str, str]) -> dict[str, str]:
     truth: dict[str, str] = {}
     for sub, wnid in sorted(classes.items()):
-        for dirpath, _dirs, names in os.walk(folder / sub):
-            for name in names:
-                if not name.lower().endswith(IMAGE_SUFFIXES):
+        for dirpath, _dirs, names in sorted(os.walk(folder / sub, followlinks=True)):
+            for name in sorted(names):
+                if not name.lower().endswith(FOLDER_EXTENSIONS):
                     continue
                 key = image_key(name)
                 if truth.setdefault(key, wnid) != wnid:
