@@ -122,6 +122,12 @@ def write_files(root: Path) -> Path:
             for n in range(1, 4)
         ),
     )
+    # a model's predictions for three validation images, as docs/eval.md's example writes them
+    _write(
+        root / "preds.csv",
+        "ImageId,PredictionString\nILSVRC2012_val_00000001,n01751748 n01728572 n01729977\n"
+        "ILSVRC2012_val_00000002.JPEG,n09193705 n09246464\nILSVRC2012_val_00000003,0 1 n02105855\n",
+    )
     # the per-synset box archive `imagenet bbox fetch` keeps in the cache, tagged as imagenet
     # tags the cache folders it makes
     _write(root / "cache" / TAG_NAME, TAG)

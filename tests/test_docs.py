@@ -14,6 +14,7 @@ import gzip
 import io
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -223,6 +224,8 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory, built_index: Path) -> dic
 def test_example_runs(example: Example, request: pytest.FixtureRequest) -> None:
     if example.block.skip:
         pytest.skip(f"{example.block.where}: {example.block.skip}")
+    if example.kind == "sh" and re.search(r"\|\s*jq\b", example.text) and not shutil.which("jq"):
+        pytest.skip(f"{example.block.where}: jq is not installed (.ci/run installs it)")
     got = request.getfixturevalue("outcomes")[example]
     detail = f"\n--- stdout\n{got.stdout[-2000:]}\n--- stderr\n{got.stderr[-2000:]}"
     want = example.block.expect

@@ -25,6 +25,9 @@ class RootGroup(TyperGroup):
         plain_tree(self)
 
     def invoke(self, ctx: Any) -> Any:
+        from .output import messages
+
+        messages.quiet = False  # each command sets its own -q; none carries over in-process
         try:
             return super().invoke(ctx)
         except (Exception, KeyboardInterrupt) as exc:

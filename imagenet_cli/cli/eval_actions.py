@@ -68,8 +68,8 @@ PlotOpt = Annotated[
     str | None,
     Opt(
         "--plot",
-        help="Draw per-class accuracy and mistake severity into this PNG (needs matplotlib).",
-        metavar="FILE.png",
+        help="Draw per-class accuracy and mistake severity into this PNG file (needs matplotlib).",
+        metavar="PNG",
         show_default=False,
     ),
 ]

@@ -11,7 +11,8 @@ from .. import releases
 from ..errors import ItemError, NotFoundError, UsageError
 from ..ids import image_key, is_wnid, listed_ids, read_id_lines, stdin_once
 from ..ids import wnid as wnid_of
-from . import arrays
+from .arrays import columns, is_array, ranked_rows
+from .arrays import load as load_array
 from .metrics import SHOWN_MISSING, Scores
 from .readers import OnBad, Row, read_rows
 from .truths import Truth
@@ -108,6 +109,8 @@ def evaluate(request: EvalRequest, on_bad: OnBad) -> Scores:
         from .plot import require_matplotlib
 
         require_matplotlib()
+        if not Path(request.plot).resolve().parent.is_dir():
+            raise UsageError(f"--plot {request.plot}: its folder does not exist")
     truth = load_truth(request.truth)
     space = LabelSpace(class_space(request.classes, truth))
     # images of classes outside the label space are outside the question: not scored
@@ -150,16 +153,16 @@ def evaluate(request: EvalRequest, on_bad: OnBad) -> Scores:
 def _rows(
     request: EvalRequest, truth: Truth, space: LabelSpace, depth: int, bad: OnBad
 ) -> Iterator[Row]:
-    if not arrays.is_array(request.predictions):
+    if not is_array(request.predictions):
         if request.images:
             raise UsageError("--images orders the rows of an array; text rows name their image")
         yield from read_rows(request.predictions, bad)
         return
     name = "stdin" if request.predictions == "-" else request.predictions
-    array = arrays.load(request.predictions)
-    keep, classes = arrays.columns(array, space.classes, name)
+    array = load_array(request.predictions)
+    keep, classes = columns(array, space.classes, name)
     images = _image_order(request.images, truth)
-    yield from arrays.ranked_rows(array, images, keep, classes, depth, name, bad)
+    yield from ranked_rows(array, images, keep, classes, depth, name, bad)
 
 
 def _image_order(images: str | None, truth: Truth) -> list[str]:
