@@ -194,7 +194,10 @@ class Listing:
                         for ref in stems.values()
                     )
         if outside:
-            notes.append(f"{outside:,} listed image(s) of classes outside the selection; not taken")
+            notes.append(
+                f"{outside:,} listed image(s) of classes not taken (outside the class options, "
+                "or not in every split taken); left out"
+            )
         missing.sort(key=lambda item: item[0][:2])
         return [f"{self.where(ref)}: {why}" for ref, why in missing], notes
 
@@ -220,6 +223,15 @@ class Listing:
             return notes
         shown = missing[:SHOWN]
         more = f" ({len(missing) - SHOWN:,} not shown)" if len(missing) > SHOWN else ""
+        found = any(
+            stems
+            for split in splits.values()
+            if isinstance(split, Listed)
+            for stems in split.found.values()
+        )
+        if not found:
+            last = f"none of the {len(missing):,} listed image(s) is in {where}{more}"
+            raise NotFoundError("\n".join([*problems, *shown, last]))
         if not allow_missing:
             last = (
                 f"{where} lacks {len(missing):,} listed image(s){more} (--allow-missing skips them)"

@@ -106,7 +106,8 @@ def select(
             chosen = sorted(rng.sample(chosen, selection.classes))
     if not chosen:
         if within is not None:
-            notes.append(f"the named images are of {len(within):,} class(es), none of them taken")
+            every = " in every split taken" if len(available) > 1 else ""
+            notes.append(f"the named images are of {len(within):,} class(es), none taken{every}")
         why = f": {'; '.join(notes)}" if notes else ""
         raise NotFoundError(f"no class of {where} matches the selection{why}")
     return Selected(chosen, missing, notes)
