@@ -82,6 +82,17 @@ def names(preset: str) -> list[str]:
         return fh.read().split()
 
 
+def preset_classes(name: str) -> list[str]:
+    """The sorted classes of a preset: a class list's, or those of an image list's images.
+    An unknown name is a :class:`NotFoundError` naming the presets of both kinds."""
+    if is_image_list(name):
+        return sorted({n.split("_", 1)[0] for n in names(name)})
+    try:
+        return releases.classes(name)
+    except NotFoundError as exc:
+        raise NotFoundError(f"{exc}; image lists: {', '.join(catalog())}") from None
+
+
 @dataclass
 class Listing:
     """The images named by one or more lists, by split; validation names wait for the

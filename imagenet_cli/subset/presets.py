@@ -39,10 +39,7 @@ def catalog_rows() -> Iterator[dict[str, object]]:
 def preset_rows(name: str) -> Iterator[dict[str, object]]:
     """One row per class of preset ``name``, in sorted-wnid order (the ImageFolder index);
     for an image list, the classes of its images."""
-    if image_lists.is_image_list(name):
-        wnids = sorted({n.split("_", 1)[0] for n in image_lists.names(name)})
-    else:
-        wnids = releases.classes(name)
+    wnids = image_lists.preset_classes(name)
     h = Hierarchy.default()
     for index, wnid in enumerate(wnids):
         try:

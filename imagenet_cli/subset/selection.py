@@ -17,7 +17,7 @@ from .. import releases
 from ..errors import NotFoundError, UsageError
 from ..hierarchy import Hierarchy
 from ..ids import listed_ids
-from .image_lists import is_image_list
+from .image_lists import is_image_list, preset_classes
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ def _explicit(selection: Selection, h: Hierarchy) -> set[str] | None:
         return None
     found = set(h.resolve_listed(listed_ids(selection.wnids, selection.wnid_files)))
     for name in presets:
-        found.update(releases.classes(name))
+        found.update(preset_classes(name))
     if not found:
         raise UsageError("the selection names no class (empty id list)")
     return found

@@ -417,3 +417,11 @@ def test_a_source_holding_none_of_the_listed_images_stops_even_when_allowed(
     assert f"none of the 2 listed image(s) is in {simclr.tar}" in err
     assert f"{listing}: line 1: {HELD_BACK[0]}: not in the train split of the source\n" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_an_unknown_preset_names_the_image_lists_too(simclr: Simclr, tmp_path: Path) -> None:
+    args = ["--from", str(simclr.tar), "--to", str(tmp_path / "o"), "--preset", "simclr-2pct"]
+    err = extract(*args, expect=3)
+    assert "unknown release or preset 'simclr-2pct'" in err
+    assert "image lists: simclr-1pct, simclr-10pct" in err
+    assert "image lists: simclr-1pct" in run(["subset", "show", "nope"], expect=3).stderr
