@@ -195,17 +195,29 @@ def test_every_bad_line_is_counted_and_a_file_that_is_no_list_stops_early(
     )
     assert err.count("not an ImageNet image name") == 5
     assert "3 more line(s) are not image names" in err
-    # the train tar itself given as a list: refused after a bounded number of lines
+    # a file that is no list at all: given up after 1,000 bad lines, the rest never read
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"".join(b"\x00\xff junk %d\n" % i for i in range(50_000)))
     err = extract(
-        "--from",
-        str(simclr.tar),
-        "--to",
-        str(tmp_path / "o"),
-        "--images",
-        str(simclr.tar),
-        expect=2,
+        "--from", str(simclr.tar), "--to", str(tmp_path / "o"), "--images", str(junk), expect=2
     )
-    assert "not a list of image names" in err or "not an" in err
+    assert f"{junk}: 1,000 lines are no image name; not a list of image names" in err
+    assert err.count("not valid UTF-8") == 5 and "Traceback" not in err
+
+
+def test_stdin_that_is_not_utf8_is_named_by_line(simclr: Simclr, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from imagenet_cli.cli.app import app
+
+    one = sorted(simclr.listed)[0].split("/")[1]
+    args = ["subset", "extract", "--from", str(simclr.tar), "--to", str(tmp_path / "o")]
+    res = CliRunner().invoke(
+        app, [*args, "--images", "-"], input=f"{one}\n\xe9t\xe9\n".encode("latin-1")
+    )
+    assert res.exit_code == 2
+    assert "<stdin>: line 2: \\xe9t\\xe9: not valid UTF-8" in res.stderr
+    assert not (tmp_path / "o").exists()
 
 
 def test_a_list_that_cannot_be_read(simclr: Simclr, tmp_path: Path) -> None:
@@ -425,3 +437,23 @@ def test_an_unknown_preset_names_the_image_lists_too(simclr: Simclr, tmp_path: P
     assert "unknown release or preset 'simclr-2pct'" in err
     assert "image lists: simclr-1pct, simclr-10pct" in err
     assert "image lists: simclr-1pct" in run(["subset", "show", "nope"], expect=3).stderr
+
+
+def test_imagefolder_with_val_class_folders(val_set: ValSet, tmp_path: Path) -> None:
+    # ROOT/train/<wnid>/ and ROOT/val/<wnid>/: a val name's class comes from the labels
+    root = tmp_path / "imagenet"
+    for name, data in val_set.data.items():
+        wnid = val_set.labels[name.rsplit(".", 1)[0]]
+        (root / "val" / wnid).mkdir(parents=True, exist_ok=True)
+        (root / "val" / wnid / name).write_bytes(data)
+        (root / "train" / wnid).mkdir(parents=True, exist_ok=True)
+        (root / "train" / wnid / f"{wnid}_1.JPEG").write_bytes(data)
+    names = sorted(val_set.data)[:3]
+    listing = tmp_path / "l.txt"
+    listing.write_text("".join(f"{n}\n" for n in names))
+    dst = tmp_path / "o"
+    extract("--from", str(root), "--to", str(dst), "--images", str(listing))
+    assert written(dst, "val") == {
+        f"{val_set.labels[n.rsplit('.', 1)[0]]}/{n}": val_set.data[n] for n in names
+    }
+    assert not (dst / "train").exists()  # the list names val images only
