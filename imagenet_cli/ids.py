@@ -176,7 +176,7 @@ def _numbered(stream: IO[str], name: str) -> Iterator[tuple[int, str]]:
     at most :data:`MAX_LINE` characters at a time, so a huge one (a file that is not a
     list of ids) is never held whole; one whose first field is that long is a
     :class:`NotFoundError` naming the line, its start and its length."""
-    for number, (head, total) in enumerate(_bounded_lines(stream), 1):
+    for number, (head, total) in enumerate(bounded_lines(stream), 1):
         item = _line_id(head)
         if item and total > len(head) and head.endswith(item):
             raise NotFoundError(
@@ -187,9 +187,9 @@ def _numbered(stream: IO[str], name: str) -> Iterator[tuple[int, str]]:
             yield number, item
 
 
-def _bounded_lines(stream: IO[str]) -> Iterator[tuple[str, int]]:
+def bounded_lines(stream: IO[str]) -> Iterator[tuple[str, int]]:
     """Each line's first :data:`MAX_LINE` characters, and the line's length (without
-    its line break)."""
+    its line break): a list is read a bounded piece at a time, however long a line."""
     while head := stream.readline(MAX_LINE):
         total, last = len(head), head
         if len(head) == MAX_LINE and not head.endswith("\n"):

@@ -5,7 +5,8 @@ Inputs:
   --nltk-data DIR  an nltk_data root holding corpora/wordnet/ (WordNet 3.0), made by
                    scripts/setup_wordnet.sh or by nltk.download('wordnet');
   --lists DIR      the class lists extracted by scripts/fetch_class_lists.sh;
-  --subsets DIR    the curated subset lists (imagewoof.txt, imagenet-100.txt, ...).
+  --subsets DIR    the curated subset lists (imagewoof.txt, imagenet-100.txt, ...) and
+                   image lists (simclr-1pct.txt, simclr-10pct.txt).
 
 The output is deterministic: the same inputs give byte-identical files (gzip with mtime 0
 and no file name). Every check failing stops the build with a message.
@@ -305,6 +306,58 @@ PRESETS: tuple[ClassList, ...] = (
 
 SUBSET_OF_ILSVRC = ("imagenet-a", "imagenet-r", "mini-imagenet", *(p.name for p in PRESETS))
 
+
+@dataclass(frozen=True)
+class ImageList:
+    """One image list (a preset of named train images): where it comes from, what it holds."""
+
+    name: str
+    title: str
+    source: str  # short citation written to images/index.tsv
+    path: str  # file name inside the subsets folder
+    count: int
+    per_class: tuple[int, int]  # the fewest and most images of one class
+    sha256: str  # of the upstream file, which is shipped byte for byte (gzipped)
+    licence: str
+    note: str
+
+
+SIMCLR_COMMIT = "383d4143fd8cf7879ae10f1046a9baeb753ff438"
+SIMCLR_NOTE = (
+    'The ImageNet {share} label split of SimCLR (Chen et al., "A Simple Framework for '
+    'Contrastive Learning of Visual Representations", ICML 2020; "Big Self-Supervised Models '
+    'are Strong Semi-Supervised Learners", NeurIPS 2020), the standard semi-supervised '
+    "ImageNet benchmark, also used by BYOL, SwAV and DINO and by tensorflow-datasets' "
+    "`imagenet2012_subset` ({config} config). One ILSVRC-2012 train image name per line "
+    "(`n04235860_14959.JPEG`), in the source's order. Source: GitHub google-research/simclr "
+    "`imagenet_subsets/{file}` (commit " + SIMCLR_COMMIT + "), byte for byte."
+)
+IMAGE_LISTS: tuple[ImageList, ...] = (
+    ImageList(
+        name="simclr-1pct",
+        title="SimCLR 1 % labels (12,811 train images)",
+        source="google-research/simclr imagenet_subsets/1percent.txt",
+        path="simclr-1pct.txt",
+        count=12811,
+        per_class=(12, 13),
+        sha256="71e82a48ba78252683ae334c4d019ebd5c6e855b9599c1389fbe83eb9549cf17",
+        licence=f"{APACHE} (google-research/simclr)",
+        note=SIMCLR_NOTE.format(share="1 %", config="1pct", file="1percent.txt"),
+    ),
+    ImageList(
+        name="simclr-10pct",
+        title="SimCLR 10 % labels (128,116 train images)",
+        source="google-research/simclr imagenet_subsets/10percent.txt",
+        path="simclr-10pct.txt",
+        count=128116,
+        per_class=(128, 129),
+        sha256="6d09de11e7bdaf5b1f3b1f249b6183695f97310cdd20f0c03e7235b6b9392091",
+        licence=f"{APACHE} (google-research/simclr)",
+        note=SIMCLR_NOTE.format(share="10 %", config="10pct", file="10percent.txt"),
+    ),
+)
+TRAIN_IMAGE = re.compile(r"(n[0-9]{8})_[0-9]+\.JPEG")
+
 LICENSES_MD = (
     f"""# Licences of the data in this folder
 
@@ -327,6 +380,13 @@ LICENSES_MD = (
 | --- | --- | --- |
 """
     + "".join(f"| `{p.name}` | {p.source} | {p.licence} |\n" for p in PRESETS)
+    + """
+- **Image lists** (`images/<name>.txt.gz`), per their sources:
+
+| list | source | licence |
+| --- | --- | --- |
+"""
+    + "".join(f"| `{i.name}` | {i.source} | {i.licence} |\n" for i in IMAGE_LISTS)
     + """
 The ImageNet images themselves are not part of this project; their terms of access are
 ImageNet's own.
@@ -638,6 +698,32 @@ def real_labels(lists: Path, ilsvrc: list[str]) -> list[str]:
     return [" ".join(ilsvrc[x] for x in sorted(labels)) for labels in sets]
 
 
+def load_image_lists(subsets: Path, ilsvrc: list[str]) -> dict[str, tuple[bytes, int]]:
+    """Read and check every image list; return its upstream bytes and its class count."""
+    known = set(ilsvrc)
+    out: dict[str, tuple[bytes, int]] = {}
+    for spec in IMAGE_LISTS:
+        path = subsets / spec.path
+        require(path.is_file(), f"missing {path}")
+        data = path.read_bytes()
+        require(sha256(data) == spec.sha256, f"{path}: sha256 differs from the recorded one")
+        names = data.decode("ascii").splitlines()
+        require(len(names) == spec.count, f"{path}: {len(names)} names, expected {spec.count}")
+        require(len(set(names)) == len(names), f"{path}: a name is listed twice")
+        bad = [n for n in names if not TRAIN_IMAGE.fullmatch(n)]
+        require(not bad, f"{path}: not train image names: {bad[:5]}")
+        per_class = Counter(n.split("_", 1)[0] for n in names)
+        outside = sorted(set(per_class) - known)
+        require(not outside, f"{path}: not ILSVRC-2012 classes: {outside[:5]}")
+        fewest, most = min(per_class.values()), max(per_class.values())
+        require(
+            (fewest, most) == spec.per_class,
+            f"{path}: {fewest}-{most} images per class, expected {spec.per_class}",
+        )
+        out[spec.name] = (data, len(per_class))
+    return out
+
+
 # --------------------------------------------------------------------------- output
 
 
@@ -645,6 +731,13 @@ def classes_index() -> bytes:
     """classes/index.tsv: one row per list."""
     rows = ["name\tkind\tcount\ttitle\tsource"]
     rows += [f"{c.name}\t{c.kind}\t{c.count}\t{c.title}\t{c.source}" for c in RELEASES + PRESETS]
+    return lines_bytes(rows)
+
+
+def images_index(counts: dict[str, int]) -> bytes:
+    """images/index.tsv: one row per image list."""
+    rows = ["name\tcount\tclasses\ttitle\tsource"]
+    rows += [f"{i.name}\t{i.count}\t{counts[i.name]}\t{i.title}\t{i.source}" for i in IMAGE_LISTS]
     return lines_bytes(rows)
 
 
@@ -658,6 +751,7 @@ def provenance(
     wheels: dict[str, str],
     inputs: dict[str, str],
     debian: str | None,
+    image_classes: dict[str, int],
 ) -> bytes:
     """PROVENANCE.md: sources, versions, licences, checksums, counts, rebuild commands."""
     import nltk
@@ -708,6 +802,8 @@ def provenance(
     ]
     out += [
         "| curated preset lists (see below) | - | per list |",
+        f"| GitHub google-research/simclr `imagenet_subsets/` | commit {SIMCLR_COMMIT} "
+        f"| {APACHE} |",
         "",
         "WordNet input files used (sha256): "
         + ", ".join(f"`{name}` `{d}`" for name, d in inputs.items())
@@ -821,6 +917,31 @@ def provenance(
         "expected count, and the cross-checks named above; the presets and `imagenet-a`, "
         "`imagenet-r`, `mini-imagenet` are all ILSVRC-2012 classes.",
         "",
+        "### images/",
+        "",
+        "Image lists: the presets that name images, not classes. Each `<name>.txt.gz` is the "
+        "gzip of the upstream file, byte for byte (its sha256 below is the upstream file's, of "
+        "the uncompressed bytes): one image name per line, in the upstream order. `index.tsv` "
+        "(header `name\\tcount\\tclasses\\ttitle\\tsource`) lists them, with their "
+        "image and class counts. sha256 of `images/index.tsv`: "
+        f"{digest('images/index.tsv')}.",
+        "",
+        "| file | images | classes | per class | source | licence | sha256 (uncompressed) |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for i in IMAGE_LISTS:
+        out.append(
+            f"| `images/{i.name}.txt.gz` | {i.count:,} | {image_classes[i.name]:,} "
+            f"| {i.per_class[0]}-{i.per_class[1]} | {i.source} | {i.licence} | `{i.sha256}` |"
+        )
+    out += ["", "#### Where each image list comes from", ""]
+    out += [f"- `{i.name}` ({i.title}): {i.note}" for i in IMAGE_LISTS]
+    out += [
+        "",
+        "Every image list is checked at build time: the upstream sha256, the expected count, "
+        "no name twice, every name an ILSVRC-2012 train image name (`<wnid>_<n>.JPEG`) of one "
+        "of the 1,000 classes, and the expected number of images per class.",
+        "",
     ]
     return lines_bytes(out)
 
@@ -835,6 +956,7 @@ def build(nltk_data: Path, lists: Path, subsets: Path) -> dict[str, bytes]:
     classes, missing, notes = load_class_lists(lists, subsets, table.offsets)
     val = validation_labels(lists, classes["ilsvrc2012"])
     real = real_labels(lists, classes["ilsvrc2012"])
+    image_lists = load_image_lists(subsets, classes["ilsvrc2012"])
 
     files: dict[str, bytes] = {
         "synsets.tsv.gz": gzip_bytes(
@@ -849,12 +971,25 @@ def build(nltk_data: Path, lists: Path, subsets: Path) -> dict[str, bytes]:
     }
     for name, wnids in classes.items():
         files[f"classes/{name}.txt"] = lines_bytes(wnids)
+    for name, (data, _) in image_lists.items():
+        files[f"images/{name}.txt.gz"] = gzip_bytes(data)
+    image_classes = {name: count for name, (_, count) in image_lists.items()}
+    files["images/index.tsv"] = images_index(image_classes)
     inputs = {
         name: sha256((corpus / name).read_bytes())
         for name in ("data.noun", "index.noun", "noun.exc", "index.sense")
     }
     files["PROVENANCE.md"] = provenance(
-        files, wn, table, exceptions, missing, notes, wheels, inputs, debian_version(corpus)
+        files,
+        wn,
+        table,
+        exceptions,
+        missing,
+        notes,
+        wheels,
+        inputs,
+        debian_version(corpus),
+        image_classes,
     )
     for name, wnids in missing.items():
         print(f"warning: {name}: {len(wnids)} wnids not in WordNet 3.0: {wnids}", file=sys.stderr)

@@ -16,11 +16,13 @@ from pathlib import Path
 from imagenet_cli import releases
 from imagenet_cli.cache import TAG, TAG_NAME
 from imagenet_cli.hierarchy import Hierarchy
+from imagenet_cli.subset import image_lists
 
 from .subset.conftest import IMAGENETTE, add_bytes, jpeg
 
 SIZE = (80, 60)
 PER_CLASS = 2
+SIMCLR_CLASS = "n01443537"  # goldfish: neither an Imagenette nor a dog class
 
 
 def dog_classes() -> list[str]:
@@ -67,6 +69,12 @@ def write_files(root: Path) -> Path:
         for n in range(1, PER_CLASS + 1):
             seed += 1
             train[wnid][f"{wnid}_{n}.JPEG"] = jpeg(seed, SIZE)
+    # SimCLR's 1 % images of one more class (docs/subset.md "Image lists"), under their names
+    train[SIMCLR_CLASS] = {
+        name: jpeg(seed + n, SIZE)
+        for n, name in enumerate(image_lists.names("simclr-1pct"), 1)
+        if name.startswith(f"{SIMCLR_CLASS}_")
+    }
     # the train folder, the train tar of class tars, the train boxes as a folder and a tar.gz
     boxes: dict[str, bytes] = {}
     for wnid, files in train.items():
@@ -75,7 +83,7 @@ def write_files(root: Path) -> Path:
             stem = name.rsplit(".", 1)[0]
             boxes[f"{wnid}/{stem}.xml"] = box_xml(wnid, stem, wnid).encode()
     with tarfile.open(root / "ILSVRC2012_img_train.tar", "w") as outer:
-        for wnid in classes:
+        for wnid in sorted(train):
             add_bytes(outer, f"{wnid}.tar", _tar_bytes(train[wnid]))
     for name, data in boxes.items():
         _write(root / "Annotation" / name, data)

@@ -95,7 +95,19 @@ def extract(
         list[str] | None,
         Opt(
             "--preset",
-            help="A class list (see 'imagenet subset presets').",
+            help="A class list, or an image list such as simclr-1pct "
+            "(see 'imagenet subset presets').",
+            show_default=False,
+            rich_help_panel=_SEL,
+        ),
+    ] = None,
+    images: Annotated[
+        list[str] | None,
+        Opt(
+            "--images",
+            metavar="FILE",
+            help="A file of image names (n01440764_10026.JPEG, or paths ending in one), "
+            "one per line ('-': stdin): only these images, of their classes.",
             show_default=False,
             rich_help_panel=_SEL,
         ),
@@ -127,7 +139,7 @@ def extract(
         bool,
         Opt(
             "--allow-missing",
-            help="Skip named classes the source lacks (else exit 3).",
+            help="Skip named classes or images the source lacks (else exit 3).",
             rich_help_panel=_SEL,
         ),
     ] = False,
@@ -236,18 +248,15 @@ def extract(
 
 
 def presets(fmt: FormatOpt = None, no_header: NoHeaderOpt = False) -> int:
-    """List the class lists a subset can be drawn from, with counts and sources.
+    """List the class and image lists a subset can be drawn from, with counts and sources.
 
     Example: imagenet subset presets -f tsv
     """
-    from .. import releases
+    from ..subset.presets import PRESET_COLUMNS, catalog_rows
 
     emit_rows(
-        (
-            {"name": c.name, "kind": c.kind, "count": c.count, "title": c.title, "source": c.source}
-            for c in releases.catalog().values()
-        ),
-        ["name", "kind", "count", "title", "source"],
+        catalog_rows(),
+        PRESET_COLUMNS,
         fmt,
         no_header=no_header,
         id_key="name",  # what 'imagenet subset show' takes

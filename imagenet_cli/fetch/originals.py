@@ -1,5 +1,4 @@
-"""The original images: one archive per synset, behind an ImageNet account.
-"""
+"""The original images: one archive per synset, behind an ImageNet account."""
 
 from __future__ import annotations
 

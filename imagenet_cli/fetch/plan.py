@@ -1,5 +1,4 @@
-"""The plan: the items still to do (what an earlier run finished is left out).
-"""
+"""The plan: the items still to do (what an earlier run finished is left out)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Selection: resolve ids (and descendants) and gather their image lists.
-"""
+"""Selection: resolve ids (and descendants) and gather their image lists."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from ..cache import remove_stale_temp
 from ..drivers import session
 from ..errors import NotFoundError, StorageError, UsageError
-from . import imaging
+from . import image_lists, imaging
 from .dst import (
     ManifestWriter,
     class_names,
@@ -96,6 +96,8 @@ def extract(request: Request, progress: Progress | None = None) -> Summary:
     """Carve the requested subset out of the source(s) into ``request.dst``."""
     started = time.perf_counter()
     _check_options(request)
+    selection = request.selection
+    listing = image_lists.read(selection.images, selection.presets)  # before any tar is read
     sources = [
         open_source(
             s,
@@ -113,13 +115,23 @@ def extract(request: Request, progress: Progress | None = None) -> Summary:
             hint = "; is --layout right?" if request.layout else ""
             found = f"{source.location}: no class with images found as layout {source.layout}"
             raise NotFoundError("\n".join([*source.problems, found + hint]))
-    splits = _splits(sources, request.split)
+    listed_split = listing.default_split() if listing else None
+    splits = _splits(sources, request.split or listed_split)
+    if listing is not None:
+        listing.check_splits(splits)
+        listing.resolve(splits.get("val"), request.val_labels, request.devkit_synsets)
+        splits = listing.restrict(splits)
     opts = request.options
     if opts.mode != "copy" and any(not s.on_disk for s in splits.values()):
         raise UsageError(f"--mode {opts.mode} needs image files; a tar source can only be copied")
     where = ", ".join(request.sources)
     try:
-        chosen = select(request.selection, {k: v.classes() for k, v in splits.items()}, where=where)
+        chosen = select(
+            selection,
+            {k: v.classes() for k, v in splits.items()},
+            where=where,
+            within=listing.classes(splits) if listing else None,
+        )
     except NotFoundError as exc:
         # What is wrong with a source (a cut-off tar) often explains a missing class.
         problems = [p for source in sources for p in source.problems]
@@ -134,7 +146,15 @@ def extract(request: Request, progress: Progress | None = None) -> Summary:
     notes += [f"{w}: not in the {s} split of the source; skipped" for w, s in chosen.missing]
     notes += _unused_sources(sources, splits)
     notes += _unused_options(request, splits)
-    plan = _drop_empty_classes(plan, request.selection, where, problems, notes)
+    if listing is not None:
+        notes += listing.check(
+            splits,
+            chosen.wnids,
+            where=where,
+            allow_missing=selection.allow_missing,
+            problems=problems,
+        )
+    plan = _drop_empty_classes(plan, selection, where, problems, notes)
     summary = Summary(request.dst, [s.layout for s in sources], plan, request.dry_run)
     summary.index_built = any(s.index_built for s in sources)
     summary.problems.extend(problems)
@@ -159,7 +179,7 @@ def _drop_empty_classes(
         return plan
     shown = ", ".join(f"{w} ({s})" for w, s in empty[:8])
     shown += f" and {len(empty) - 8} more" if len(empty) > 8 else ""
-    named = selection.wnids or selection.wnid_files or selection.presets
+    named = selection.wnids or selection.wnid_files or selection.presets or selection.images
     if named and not selection.allow_missing:
         raise NotFoundError(
             "\n".join(

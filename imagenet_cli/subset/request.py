@@ -25,6 +25,7 @@ class ExtractRequest:
     wnid: Sequence[str] | None = None  # '-' reads stdin
     wnids: Sequence[str] | None = None  # files of ids
     preset: Sequence[str] | None = None
+    images: Sequence[str] | None = None  # files of image names
     under: Sequence[str] | None = None
     classes: int | None = None
     release: str | None = None
@@ -56,7 +57,14 @@ class ExtractRequest:
             raise UsageError("--from SRC is required")
         if not self.dst:
             raise UsageError("--to DST is required")
-        stdin_once({"--wnid": self.wnid, "--wnids": self.wnids, "--under": self.under})
+        stdin_once(
+            {
+                "--wnid": self.wnid,
+                "--wnids": self.wnids,
+                "--under": self.under,
+                "--images": self.images,
+            }
+        )
         return Request(
             sources=tuple(self.sources),
             dst=self.dst,
@@ -64,6 +72,7 @@ class ExtractRequest:
                 wnids=tuple(expand_stdin(self.wnid or ())),
                 wnid_files=tuple(self.wnids or ()),
                 presets=tuple(self.preset or ()),
+                images=tuple(self.images or ()),
                 under=tuple(expand_stdin(self.under or ())),
                 classes=self.classes,
                 release=self.release,

@@ -4,6 +4,8 @@ Explicit classes (``--wnid``, ``--wnids``, ``--preset``) must exist in the sourc
 (else :class:`NotFoundError`, or skipped with ``allow_missing``). ``--under`` and
 ``--classes`` choose among the classes the source has in every requested split,
 so train and val always share one class list (one class index per folder).
+Named images (``--images``, an image preset) narrow the classes to theirs
+(``within``): see :mod:`.image_lists`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from .. import releases
 from ..errors import NotFoundError, UsageError
 from ..hierarchy import Hierarchy
 from ..ids import listed_ids
+from .image_lists import is_image_list, preset_classes
 
 
 @dataclass(frozen=True)
@@ -23,7 +26,8 @@ class Selection:
 
     wnids: tuple[str, ...] = ()
     wnid_files: tuple[str, ...] = ()  # files of ids, "-" for stdin
-    presets: tuple[str, ...] = ()
+    presets: tuple[str, ...] = ()  # class lists and image lists
+    images: tuple[str, ...] = ()  # files of image names, "-" for stdin
     under: tuple[str, ...] = ()
     classes: int | None = None  # K random classes
     release: str | None = None
@@ -46,8 +50,11 @@ def select(
     hierarchy: Hierarchy | None = None,
     *,
     where: str = "the source",
+    within: set[str] | None = None,
 ) -> Selected:
-    """The classes to extract, given each requested split's classes in the source."""
+    """The classes to extract, given each requested split's classes in the source;
+    only classes of ``within`` when given (the classes of the named images, of which
+    those the source lacks are left to the images' own report)."""
     if not available:
         raise UsageError("no split to take classes from")
     common = set.intersection(*(set(c) for c in available.values()))
@@ -65,7 +72,9 @@ def select(
             candidates &= common
     if selection.release:
         candidates &= releases.class_set(selection.release)
-    if explicit is None and selection.classes is None and len(available) > 1:
+    if within is not None:
+        candidates &= within
+    elif explicit is None and selection.classes is None and len(available) > 1:
         notes.extend(_in_some_splits(available, common, below, selection.release))
     missing: list[tuple[str, str]] = []
     if explicit is not None:
@@ -96,6 +105,9 @@ def select(
             rng = random.Random(f"{selection.seed}:classes")
             chosen = sorted(rng.sample(chosen, selection.classes))
     if not chosen:
+        if within is not None:
+            every = " in every split taken" if len(available) > 1 else ""
+            notes.append(f"the named images are of {len(within):,} class(es), none taken{every}")
         why = f": {'; '.join(notes)}" if notes else ""
         raise NotFoundError(f"no class of {where} matches the selection{why}")
     return Selected(chosen, missing, notes)
@@ -126,11 +138,12 @@ def _in_some_splits(
 
 def _explicit(selection: Selection, h: Hierarchy) -> set[str] | None:
     """The explicitly named classes, resolved to wnids; None when none were named."""
-    if not (selection.wnids or selection.wnid_files or selection.presets):
+    presets = [p for p in selection.presets if not is_image_list(p)]
+    if not (selection.wnids or selection.wnid_files or presets):
         return None
     found = set(h.resolve_listed(listed_ids(selection.wnids, selection.wnid_files)))
-    for name in selection.presets:
-        found.update(releases.classes(name))
+    for name in presets:
+        found.update(preset_classes(name))
     if not found:
         raise UsageError("the selection names no class (empty id list)")
     return found

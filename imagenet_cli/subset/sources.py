@@ -134,6 +134,7 @@ class LabelledFolder(Split):
     def __init__(self, root: Path, labels: dict[str, str]) -> None:
         super().__init__()
         self.root = root
+        self.labels = labels  # stem -> wnid, which also gives a named image its class
         self.unlabelled = 0
         self._by_class: dict[str, list[SourceFile]] = {}
         with os.scandir(root) as it:
@@ -196,6 +197,7 @@ class LabelledTar(Split):
     def __init__(self, index: ArchiveIndex, labels: dict[str, str]) -> None:
         super().__init__()
         self.index = index
+        self.labels = labels  # stem -> wnid, which also gives a named image its class
         self.unlabelled = 0
         self._by_class: dict[str, list[SourceFile]] = {}
         for m in index.members(""):

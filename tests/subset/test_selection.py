@@ -124,7 +124,7 @@ def test_under_dash_reads_stdin_and_stdin_is_read_once(all_classes: Path, tmp_pa
     res = run(["subset", "extract", "--under", "-", "--wnids", "-", *common], expect=2)
     assert res.stderr == (
         "imagenet: error: stdin ('-') can be read once: give '-' to one of --wnid, --wnids, "
-        "--under, once\n"
+        "--under, --images, once\n"
     )
 
 
@@ -213,7 +213,7 @@ def test_per_class_sampling_is_seeded(tree: Tree) -> None:
 
 def test_presets_and_show() -> None:
     rows = run(["subset", "presets", "-f", "tsv"]).lines
-    assert rows[0] == "name\tkind\tcount\ttitle\tsource"
+    assert rows[0] == "name\tkind\tcount\timages\ttitle\tsource"
     names = {r.split("\t")[0]: r.split("\t") for r in rows[1:]}
     for name in (
         "imagenette",
@@ -227,6 +227,7 @@ def test_presets_and_show() -> None:
         "imagenet-o",
     ):
         assert int(names[name][2]) == len(releases.classes(name))
+        assert names[name][3] == ""  # a class list names no image
     shown = run(["subset", "show", "imagenette", "-f", "tsv"]).lines
     assert shown[:2] == ["wnid\tindex\tname", "n01440764\t0\ttench"]
     assert run(["subset", "show", "imagewoof", "-f", "ids"]).lines == releases.classes("imagewoof")
