@@ -116,7 +116,9 @@ def extract(request: Request, progress: Progress | None = None) -> Summary:
     splits = _splits(sources, request.split)
     opts = request.options
     if opts.mode != "copy" and any(not s.on_disk for s in splits.values()):
-        raise UsageError(f"--mode {opts.mode} needs image files; a tar source can only be copied")
+        raise UsageError(
+            f"--mode {opts.mode} needs image files; a shard or tar source can only be copied"
+        )
     where = ", ".join(request.sources)
     try:
         chosen = select(request.selection, {k: v.classes() for k, v in splits.items()}, where=where)
