@@ -119,9 +119,14 @@ def shard_folder(path: Path) -> bool:
     return False
 
 
+# Where Parquet files sit: the folder, data/ (the hub's own files), or a split's folder
+# (default/train/0000.parquet, the hub's conversion of a dataset to Parquet).
+PARQUET_FOLDERS = ("", "data", *SPLIT_WORDS, *(f"default/{w}" for w in SPLIT_WORDS))
+
+
 def parquet_folder(path: Path) -> bool:
-    """A folder holding Parquet files, directly or under ``data/``."""
-    return bool(_visible(path, ".parquet") or _visible(path / "data", ".parquet"))
+    """A folder holding Parquet files, directly, under ``data/`` or a split's folder."""
+    return any(_visible(path / sub, ".parquet") for sub in PARQUET_FOLDERS)
 
 
 def _visible(folder: Path, suffix: str) -> list[Path]:
@@ -223,8 +228,9 @@ def open_webdataset(path: Path, src: Source, progress: Progress | None) -> None:
 
 
 def _named_splits(files: list[Path], src: Source) -> list[tuple[str, Path]]:
-    """Files split by their names; with no name naming a split, all are train."""
-    named = [(split_of(p.stem), p) for p in files]
+    """Files split by their names (or their folder's); with none naming a split, all
+    are train."""
+    named = [(split_of(p.stem) or split_of(p.parent.name), p) for p in files]
     if all(s is None for s, _ in named):
         return [("train", p) for _, p in named]
     out: list[tuple[str, Path]] = []
@@ -352,7 +358,7 @@ def open_parquet(path: Path, src: Source) -> None:
     if path.is_file():
         files = [path]
     else:
-        files = _visible(path, ".parquet") + _visible(path / "data", ".parquet")
+        files = [f for sub in PARQUET_FOLDERS for f in _visible(path / sub, ".parquet")]
     if not files:
         raise UsageError(f"{path}: no .parquet files found (layout {HF_PARQUET})")
     folder = path if path.is_dir() else path.parent

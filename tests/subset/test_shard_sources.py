@@ -358,6 +358,20 @@ def test_parquet_classes_tsv_beside_the_data_folder(tmp_path: Path) -> None:
     assert f"{src / 'classes.tsv'}: line 2: expected" in err
 
 
+def test_the_hub_s_parquet_conversion_split_by_folder(tree: Tree, tmp_path: Path) -> None:
+    """``default/<split>/0000.parquet``, as the hub converts a dataset to Parquet."""
+    src = tmp_path / "conv"
+    rows = [(d, f"{n.split('.')[0]}_{TENCH}.JPEG", 0) for n, d in tree.files[TENCH].items()]
+    write_parquet(src / "default" / "train" / "0000.parquet", rows)
+    write_parquet(src / "default" / "validation" / "0000.parquet", rows[:1])
+    assert detect_layout(src) == "hf-parquet"
+    extract(src, tmp_path / "o", "--split", "both")
+    want = tree_images(tree, [TENCH])
+    first = next(iter(tree.files[TENCH]))
+    want[f"val/{TENCH}/{first}"] = tree.files[TENCH][first]
+    assert images(tmp_path / "o") == want
+
+
 def test_without_pyarrow_one_line_says_what_to_install(
     hub: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
