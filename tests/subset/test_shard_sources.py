@@ -144,6 +144,7 @@ def test_split_folders_and_the_classes_tsv_beside_them(tree: Tree, tmp_path: Pat
         "index\twnid\tname\n" + "".join(f"{i}\t{w}\tx\n" for i, w in enumerate(wnids))
     )
     (dst / "train.json").write_text("{}")
+    (dst / "train" / ".sub-train-000002.tar").write_bytes(b"a killed writer's temp file")
     with tarfile.open(dst / "train" / "sub-train-000000.tar", "w") as tf:
         for wnid in wnids:
             for name, data in tree.files[wnid].items():
@@ -382,3 +383,40 @@ def test_without_pyarrow_one_line_says_what_to_install(
     assert res.stderr.strip().splitlines() == [
         "imagenet: error: reading Parquet needs pyarrow: pip install 'imagenet-cli[parquet]'"
     ]
+
+
+def test_a_batch_reads_each_row_group_once_and_answers_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from imagenet_cli.subset import shard_sources
+    from imagenet_cli.subset.items import Job
+    from imagenet_cli.subset.plan import Options, WorkItem
+    from imagenet_cli.subset.run import process_batch
+    from imagenet_cli.subset.sources import SourceFile
+
+    file = tmp_path / "train-00000-of-00001.parquet"
+    write_parquet(file, [(jpeg(i), f"{i}.JPEG", 0) for i in range(9)])  # 3 row groups of 3
+    reads: list[int] = []
+    real = pq.ParquetFile.read_row_group
+
+    def counted(self: pq.ParquetFile, i: int, *args: object, **kw: object) -> pa.Table:
+        reads.append(i)
+        return real(self, i, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pq.ParquetFile, "read_row_group", counted)
+    monkeypatch.setattr(shard_sources, "_local", type(shard_sources._local)())
+    (tmp_path / "o").mkdir()
+    jobs = [
+        Job(
+            WorkItem("train", TENCH, SourceFile(f"{i}.JPEG", 0, str(file), i // 3, "", i % 3), ""),
+            str(tmp_path / "o" / f"{i}.JPEG"),
+            Options(),
+            fresh=True,
+        )
+        for i in (8, 0, 4, 7, 1, 3, 6, 2, 5)  # each row group's rows apart
+    ]
+    results = process_batch(("", jobs))
+    assert [r.status for r in results] == ["written"] * 9
+    assert [r.bytes for r in results] == [len(jpeg(i)) for i in (8, 0, 4, 7, 1, 3, 6, 2, 5)]
+    assert sorted(reads) == [0, 1, 2]
+    assert (tmp_path / "o" / "4.JPEG").read_bytes() == jpeg(4)
