@@ -44,7 +44,10 @@ HF_PARQUET = "hf-parquet"
 SPLIT_WORDS = {"train": "train", "val": "val", "validation": "val", "test": "test"}
 IMAGE_EXTS = tuple(e[1:] for e in IMAGE_EXTENSIONS)  # in order of preference
 MAX_LABEL_BYTES = 1 << 20  # a .cls or .json larger than this is not a label
-PARQUET_HINT = "reading Parquet needs pyarrow: pip install 'imagenet-cli[parquet]'"
+PARQUET_HINT = (
+    "reading Parquet needs pyarrow: pip install pyarrow into this environment "
+    "(in a clone: pip install '.[parquet]')"
+)
 
 
 class Labelled(Split):
@@ -223,8 +226,8 @@ def open_webdataset(path: Path, src: Source, progress: Progress | None) -> None:
         src.notes.extend(f"{shard}: member {m}: {r}" for m, r in index.notes())
         split = src.splits.setdefault(split_name, Labelled())
         assert isinstance(split, Labelled)
-        named = {sample_key(m)[0] for m, _ in refused}  # said once: not again as a sample
-        _read_samples(shard, index.members(""), labels, split, src.problems, named)
+        said = {sample_key(m)[0] for m, _ in refused}  # said once: not again as a sample
+        _read_samples(shard, index.members(""), labels, split, src.problems, said)
 
 
 def _named_splits(files: list[Path], src: Source) -> list[tuple[str, Path]]:
@@ -253,7 +256,7 @@ def _read_samples(
     labels: ClassIndex,
     split: Labelled,
     problems: list[str],
-    named: set[str],
+    said: set[str],
 ) -> None:
     samples: dict[str, dict[str, Member]] = {}
     for m in sorted(members, key=lambda m: m.offset):  # a member stored twice: the last wins
@@ -261,7 +264,7 @@ def _read_samples(
         samples.setdefault(key, {})[ext.lower()] = m
     with open(shard, "rb") as fh:
         for key, parts in samples.items():
-            if key in named:
+            if key in said:
                 continue
             where = f"{shard}: sample {key}"
             image = next((parts[e] for e in IMAGE_EXTS if e in parts), None)
