@@ -121,6 +121,7 @@ def write_files(root: Path) -> Path:
     _write(root / "train_images_0.tar.gz", _targz(hf))
     hf_val = {f"{stem}_{wnid}.JPEG": data for stem, (wnid, data) in val.items()}
     _write(root / "val_images.tar.gz", _targz(hf_val))
+    _write_shards(root, train, val)
     # a fall11-style URL list (never fetched: the docs mark the downloading examples)
     _write(
         root / "fall11_urls.txt",
@@ -144,6 +145,47 @@ def write_files(root: Path) -> Path:
         _targz({"Annotation/n01440764/n01440764_1.xml": boxes["n01440764/n01440764_1.xml"]}),
     )
     return root
+
+
+def _write_shards(
+    root: Path, train: dict[str, dict[str, bytes]], val: dict[str, tuple[str, bytes]]
+) -> None:
+    """timm's ``imagenet-1k-wds`` shards and the hub's ``ILSVRC/imagenet-1k`` Parquet files,
+    of the Imagenette classes and the validation images."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ilsvrc = releases.classes("ilsvrc2012")
+    rows = [
+        (name.rsplit(".", 1)[0], wnid, data)
+        for wnid in IMAGENETTE
+        for name, data in train[wnid].items()
+    ]
+    val_rows = [(stem, wnid, data) for stem, (wnid, data) in sorted(val.items())]
+    for split, samples in (("train-0000", rows), ("validation-00", val_rows)):
+        members = {}
+        for key, wnid, data in samples:
+            index = ilsvrc.index(wnid)
+            members[f"{key}.cls"] = str(index).encode()
+            members[f"{key}.jpg"] = data
+            meta = {"filename": f"{key}.JPEG", "label": index, "class_name": wnid}
+            members[f"{key}.json"] = json.dumps(meta).encode()
+        _write(root / "imagenet-1k-wds" / f"imagenet1k-{split}.tar", _tar_bytes(members))
+    image = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
+    for split, samples in (("train", rows), ("validation", val_rows)):
+        table = pa.table(
+            {
+                "image": pa.array(
+                    [{"bytes": d, "path": f"{k}_{w}.JPEG"} for k, w, d in samples], type=image
+                ),
+                "label": pa.array([ilsvrc.index(w) for _, w, _ in samples], type=pa.int64()),
+            }
+        )
+        path = root / "imagenet-1k" / "data" / f"{split}-00000-of-00001.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, path, row_group_size=8)
 
 
 def _write_kaggle(

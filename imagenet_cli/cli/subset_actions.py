@@ -34,7 +34,8 @@ def extract(
             "--from",
             metavar="SOURCE",
             help="Source: train folder, ILSVRC2012_img_train.tar, val folder or tar, "
-            "Kaggle or fetch folder (repeat for train + val).",
+            "Kaggle or fetch folder, WebDataset shards or the hub's Parquet files "
+            "(repeat for train + val).",
             show_default=False,
             rich_help_panel=_SRC,
         ),
@@ -44,8 +45,8 @@ def extract(
         str | None,
         Opt(
             "--layout",
-            help="Source layout: imagefolder, fetch, kaggle, train-tar, val-folder, val-tar "
-            "[default: detected].",
+            help="Source layout: imagefolder, fetch, kaggle, train-tar, val-folder, val-tar, "
+            "webdataset, hf-parquet [default: detected].",
             show_default=False,
             rich_help_panel=_SRC,
         ),

@@ -123,7 +123,9 @@ def extract(request: Request, progress: Progress | None = None) -> Summary:
         splits = listing.restrict(splits)
     opts = request.options
     if opts.mode != "copy" and any(not s.on_disk for s in splits.values()):
-        raise UsageError(f"--mode {opts.mode} needs image files; a tar source can only be copied")
+        raise UsageError(
+            f"--mode {opts.mode} needs image files; a shard or tar source can only be copied"
+        )
     where = ", ".join(request.sources)
     try:
         chosen = select(

@@ -18,6 +18,7 @@ from ..cache import temp_name, write_bytes_atomic
 from ..errors import storage_error
 from . import imaging
 from .plan import Options, WorkItem
+from .sources import SourceFile
 
 MAX_BBOX_XML = 1024 * 1024
 
@@ -71,7 +72,7 @@ def process(job: Job) -> ItemResult:
                 size = st.st_size
             status = "skipped"
         else:
-            size, width, height = _write(src.path, src.offset, src.size, dest, opts)
+            size, width, height = _write(src, dest, opts)
             status = "written"
     except Exception as exc:  # one bad image must never stop a run of a million
         if _disk_failed(exc):
@@ -124,12 +125,18 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _write(path: str, offset: int, length: int, dest: str, opts: Options) -> tuple[int, int, int]:
+def _write(src: SourceFile, dest: str, opts: Options) -> tuple[int, int, int]:
+    path, offset, length = src.path, src.offset, src.size
     if opts.resize is not None:
-        data = _read(path, offset, length)
+        data = _read(src)
         out, width, height = imaging.resize(data, opts.resize, opts.resize_mode, opts.quality)
         write_atomic(dest, out)
         return len(out), width, height
+    if src.row >= 0:  # a Parquet row: its bytes are not at an offset of the file
+        data = _read(src)
+        width, height = imaging.image_size(data)
+        write_atomic(dest, data)
+        return len(data), width, height
     if opts.mode == "copy":
         width, height = copy_atomic(path, max(offset, 0), length, dest)
         return length, width, height
@@ -157,10 +164,14 @@ def _write(path: str, offset: int, length: int, dest: str, opts: Options) -> tup
     return length, width, height
 
 
-def _read(path: str, offset: int, length: int) -> bytes:
-    if offset >= 0:
-        return read_bytes(path, offset, length)
-    with open(path, "rb") as fh:
+def _read(src: SourceFile) -> bytes:
+    if src.row >= 0:
+        from .shard_sources import parquet_image  # here: pyarrow only for Parquet sources
+
+        return parquet_image(src.path, src.offset, src.row)
+    if src.offset >= 0:
+        return read_bytes(src.path, src.offset, src.size)
+    with open(src.path, "rb") as fh:
         return fh.read()
 
 

@@ -38,18 +38,33 @@ def process_batch(batch: tuple[str, list[Job]]) -> list[ItemResult]:
     names them as given. Locally it is empty.
     """
     base, jobs = batch
+    if any(job.item.src.row >= 0 for job in jobs):
+        # Parquet rows are read a row group at a time: take them in file and row-group
+        # order so each row group is read once per batch, and answer in the jobs' order.
+        order = sorted(range(len(jobs)), key=lambda i: _row_key(jobs[i]))
+        done = dict(zip(order, _process(base, [jobs[i] for i in order]), strict=True))
+        return [done[i] for i in range(len(jobs))]
+    return _process(base, jobs)
+
+
+def _process(base: str, jobs: list[Job]) -> list[ItemResult]:
     if not base:
         return [process(job) for job in jobs]
-    done = []
+    results = []
     for job in jobs:
         src = job.item.src
         if os.path.isabs(src.path):
-            done.append(process(job))
+            results.append(process(job))
             continue
         moved = replace(src, path=os.path.join(base, src.path))
         result = process(replace(job, item=replace(job.item, src=moved)))
-        done.append(replace(result, source=src.label))
-    return done
+        results.append(replace(result, source=src.label))
+    return results
+
+
+def _row_key(job: Job) -> tuple[int, str, int, int]:
+    src = job.item.src
+    return (0, src.path, src.offset, src.row) if src.row >= 0 else (1, "", 0, 0)
 
 
 def folder_batches(jobs: list[Job], workers: int, cap: int | None = None) -> Iterator[list[Job]]:

@@ -12,7 +12,10 @@ Layouts (``--layout``):
   ``manifest.jsonl``);
 - ``kaggle``: ``ILSVRC/Data/CLS-LOC/{train,val}`` with ``LOC_val_solution.csv``;
 - ``train-tar``: ``ILSVRC2012_img_train.tar``, a tar of ``<wnid>.tar`` read in place;
-- ``val-folder`` / ``val-tar``: the 50,000 flat validation images, labelled.
+- ``val-folder`` / ``val-tar``: the 50,000 flat validation images, labelled;
+- ``webdataset`` / ``hf-parquet``: shards (timm's ``imagenet-1k-wds``, the hub's
+  Parquet files of ``ILSVRC/imagenet-1k``, or shards ``subset extract`` wrote), read
+  in place by :mod:`.shard_sources`.
 """
 
 from __future__ import annotations
@@ -31,7 +34,16 @@ if TYPE_CHECKING:
 
 Progress = Callable[[int, int | None, str], None]
 
-LAYOUTS = ("imagefolder", "fetch", "kaggle", "train-tar", "val-folder", "val-tar")
+LAYOUTS = (
+    "imagefolder",
+    "fetch",
+    "kaggle",
+    "train-tar",
+    "val-folder",
+    "val-tar",
+    "webdataset",
+    "hf-parquet",
+)
 IMAGE_EXTENSIONS = (
     ".jpg",
     ".jpeg",
@@ -48,13 +60,15 @@ IMAGE_EXTENSIONS = (
 
 @dataclass(slots=True)  # not frozen: see plan.WorkItem
 class SourceFile:
-    """One image of a source: a file on disk, or ``size`` bytes at ``offset`` of a tar."""
+    """One image of a source: a file on disk, ``size`` bytes at ``offset`` of a tar, or
+    a row of a Parquet file."""
 
     name: str  # relative path inside its class folder in the output
-    size: int
-    path: str  # the file, or the tar holding it
-    offset: int = -1  # >= 0: the bytes start here in the tar at ``path``
-    member: str = ""  # the tar member, for messages and the manifest
+    size: int  # of a Parquet row: estimated (the row group's average)
+    path: str  # the file, or the tar (or Parquet file) holding it
+    offset: int = -1  # >= 0: the bytes start here in the tar at ``path`` (or: the row group)
+    member: str = ""  # the tar member (or "row N"), for messages and the manifest
+    row: int = -1  # >= 0: the image is this row of row group ``offset`` of a Parquet file
 
     @property
     def label(self) -> str:
@@ -264,6 +278,16 @@ def _open(
     elif layout not in LAYOUTS:
         raise UsageError(f"unknown layout {layout!r} (choose from {', '.join(LAYOUTS)})")
     src = Source(str(path), layout, {})
+    if layout in ("webdataset", "hf-parquet"):
+        from . import shard_sources  # here: other sources never read shards
+
+        if layout == "webdataset":
+            shard_sources.open_webdataset(path, src, progress)
+        else:
+            shard_sources.open_parquet(path, src)
+        if not src.splits:
+            raise NotFoundError("\n".join([*src.problems, f"{location}: no train or val shards"]))
+        return src
 
     def labels() -> dict[str, str]:
         spec = val_labels
@@ -363,12 +387,19 @@ def detect_layout(path: Path) -> str:
     names = os.listdir(path)
     if "manifest.jsonl" in names and any(is_wnid(n) for n in names):
         return "fetch"
+    from . import shard_sources  # here: lists a folder or two, imports no archive reader
+
+    if shard_sources.shard_folder(path):
+        return "webdataset"
+    if shard_sources.parquet_folder(path):
+        return "hf-parquet"
     if any(is_wnid(n) for n in names) or {"train", "val"} & set(names):
         return "imagefolder"
     if any(n.lower().endswith(IMAGE_EXTENSIONS) for n in names):
         return "val-folder"
     raise UsageError(
-        f"{path}: cannot tell its layout (no class folders, train/val folders or images); "
+        f"{path}: cannot tell its layout (no class folders, train/val folders, images "
+        "or shards); "
         f"name it with --layout ({', '.join(LAYOUTS)})"
     )
 
@@ -376,11 +407,17 @@ def detect_layout(path: Path) -> str:
 def _tar_layout(path: Path) -> str:
     import tarfile
 
+    if path.name.lower().endswith(".parquet"):
+        return "hf-parquet"
     try:
         with tarfile.open(path, mode="r:") as tf:
             for info in tf:
                 if info.isreg():
-                    return "train-tar" if info.name.endswith(".tar") else "val-tar"
+                    if info.name.endswith(".tar"):
+                        return "train-tar"
+                    from .shard_sources import looks_like_shard
+
+                    return "webdataset" if looks_like_shard(path) else "val-tar"
     except tarfile.TarError:
         raise UsageError(f"{path}: not an uncompressed tar file or a folder") from None
     raise UsageError(f"{path}: an empty tar")

@@ -120,6 +120,10 @@ def safe_name(name: str) -> str:
     return "/".join(p for p in PurePosixPath(name).parts if p != ".")
 
 
+class NotATar(UsageError):
+    """The file's first header cannot be read: not an (uncompressed) tar archive."""
+
+
 class _Window:
     """A read-only file object over ``size`` bytes at ``start`` of an open file."""
 
@@ -366,7 +370,7 @@ def _build(conn: sqlite3.Connection, key: Key, progress: Progress | None) -> tup
                     done = end
     except tarfile.TarError as exc:
         if not last:
-            raise UsageError(f"{path}: not a readable tar file ({exc})") from None
+            raise NotATar(f"{path}: not a readable tar file ({exc})") from None
         # Cut off (an interrupted download of a 138 GB tar): keep what is whole, so the
         # classes before the cut can be used while the rest shows as missing.
         members = [m for m in members if m[2] + m[3] <= size]

@@ -106,3 +106,23 @@ def test_a_worker_dies_mid_run(own_cluster: tuple[Any, str], train: Path, tmp_pa
     assert marker.exists(), "no worker was killed"
     assert int(marker.read_text()) in pids
     assert tree_bytes(tmp_path / "dask") == tree_bytes(tmp_path / "local")
+
+
+def test_shards_and_parquet_on_the_cluster(
+    scheduler: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Images of WebDataset shards (an offset of a tar) and of Parquet rows (read by
+    row group on the worker) come out as from a local run, relative paths included."""
+    from tests.subset.test_shard_sources import hub_parquet, timm_shards
+
+    tree = write_tree(tmp_path / "train", sorted(IMAGENETTE + OTHERS), 6)
+    timm_shards(tmp_path / "wds", tree)
+    hub_parquet(tmp_path / "hub", tree)
+    monkeypatch.chdir(tmp_path)
+    for src in ("wds", "hub"):
+        for name, opts in (("copy", []), ("resize", ["--resize", "24"])):
+            local, remote = Path(f"{src}-{name}-local"), Path(f"{src}-{name}-dask")
+            extract(Path(src), local, "-j", "2", *opts)
+            extract(Path(src), remote, "--scheduler", scheduler, "--batch-size", "4", *opts)
+            assert tree_bytes(local) == tree_bytes(remote)
+            assert len(tree_bytes(local)) == 6 + 4

@@ -1,0 +1,479 @@
+"""Shards as sources: WebDataset tars and the hub's Parquet files, read in place.
+
+- ``webdataset``: a folder of ``.tar`` shards, as timm's ``imagenet-1k-wds``
+  (``imagenet1k-train-{0000..1023}.tar``) or the shards ``subset extract`` writes
+  (``DST/<split>/<prefix>-<split>-%06d.tar``). A sample is the members sharing a key:
+  ``<key>.jpg`` (or another image extension), ``<key>.cls`` (a class index as text)
+  and ``<key>.json``. Each shard's members are indexed once by :mod:`.tars` (the same
+  cached index and the same refusal of members that could escape); an image is then
+  ``size`` bytes at an offset of its shard.
+- ``hf-parquet``: the Parquet files of the hub's ``ILSVRC/imagenet-1k``
+  (``data/train-00000-of-00294.parquet``): ``image`` (struct of ``bytes`` and
+  ``path``) and ``label`` (the index of the sorted 1,000 wnids). Listing reads the
+  ``label`` and ``image.path`` columns only; a worker reads an image's row group
+  (:func:`parquet_image`).
+
+The class of a sample: the ``wnid`` of its ``.json`` when there is one, else its
+``.cls`` (or Parquet ``label``) as an index into the ``classes.tsv`` beside the shards
+(which ``subset extract`` writes), or without one, as an ILSVRC-2012 index.
+Splits come from folder names (``train/``, ``val/``, ``validation/``) or file names
+(the last of ``train``, ``val``, ``validation``, ``test`` among the words of the name).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import UsageError
+from ..ids import is_utf8, is_wnid, printable
+from .sources import IMAGE_EXTENSIONS, Source, SourceFile, Split, is_image_name
+
+if TYPE_CHECKING:
+    from .tars import Member
+
+Progress = Callable[[int, int | None, str], None]
+
+WEBDATASET = "webdataset"
+HF_PARQUET = "hf-parquet"
+SPLIT_WORDS = {"train": "train", "val": "val", "validation": "val", "test": "test"}
+IMAGE_EXTS = tuple(e[1:] for e in IMAGE_EXTENSIONS)  # in order of preference
+MAX_LABEL_BYTES = 1 << 20  # a .cls or .json larger than this is not a label
+PARQUET_HINT = (
+    "reading Parquet needs pyarrow: pip install pyarrow into this environment "
+    "(in a clone: pip install '.[parquet]')"
+)
+
+
+class Labelled(Split):
+    """A split whose images are labelled one by one (a sample, a row): class -> files."""
+
+    on_disk = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.by_class: dict[str, list[SourceFile]] = {}
+
+    def add(self, wnid: str, found: SourceFile) -> None:
+        self.by_class.setdefault(wnid, []).append(found)
+
+    def classes(self) -> set[str]:
+        return set(self.by_class)
+
+    def files(self, wnid: str) -> list[SourceFile]:
+        return sorted(self.by_class.get(wnid, ()), key=lambda f: f.name)
+
+
+def split_of(name: str) -> str | None:
+    """The split a file name names: the last of its words that is a split's
+    (``imagenet1k-validation-00.tar`` -> ``val``), or None."""
+    found = None
+    for word in re.split(r"[^a-z0-9]+", name.lower()):
+        found = SPLIT_WORDS.get(word, found)
+    return found
+
+
+def sample_key(name: str) -> tuple[str, str]:
+    """WebDataset's split of a member name: the key (folder and the base name up to its
+    first dot) and the extension (the rest)."""
+    folder, _, base = name.rpartition("/")
+    stem, dot, ext = base.partition(".")
+    return (f"{folder}/{stem}" if folder else stem), (ext if dot else "")
+
+
+def looks_like_shard(path: Path) -> bool:
+    """Whether a tar's first members are labelled WebDataset samples: a ``.cls``, or a
+    ``.json`` beside an image of its key (a val tar with an ``.xml`` beside each image
+    is no shard)."""
+    import tarfile
+
+    seen: dict[str, set[str]] = {}
+    try:
+        with tarfile.open(path, mode="r:") as tf:
+            for info in tf:
+                if not info.isreg():
+                    continue
+                key, ext = sample_key(info.name)
+                ext = ext.lower()
+                if ext == "cls":
+                    return True
+                exts = seen.setdefault(key, set())
+                exts.add(ext)
+                if "json" in exts and exts & set(IMAGE_EXTS):
+                    return True
+                if len(seen) > 3 or ext.endswith("tar"):
+                    return False
+    except (tarfile.TarError, OSError):
+        return False
+    return False
+
+
+def shard_folder(path: Path) -> bool:
+    """A folder (or its train/val folder) holding WebDataset shards."""
+    for folder in (path, *(path / d for d in SPLIT_WORDS if d != "test")):
+        tars = _visible(folder, ".tar")
+        if tars:
+            return looks_like_shard(tars[0])
+    return False
+
+
+# Where Parquet files sit: the folder, data/ (the hub's own files), or a split's folder
+# (default/train/0000.parquet, the hub's conversion of a dataset to Parquet).
+PARQUET_FOLDERS = ("", "data", *SPLIT_WORDS, *(f"default/{w}" for w in SPLIT_WORDS))
+
+
+def parquet_folder(path: Path) -> bool:
+    """A folder holding Parquet files, directly, under ``data/`` or a split's folder."""
+    return any(_visible(path / sub, ".parquet") for sub in PARQUET_FOLDERS)
+
+
+def _visible(folder: Path, suffix: str) -> list[Path]:
+    """The files of ``folder`` ending in ``suffix``, sorted, without hidden ones (a
+    writer's temporary ``.NAME.part``, macOS's ``._NAME``)."""
+    try:
+        with os.scandir(folder) as it:
+            names = [
+                e.name
+                for e in it
+                if e.name.lower().endswith(suffix)
+                and not e.name.startswith(".")
+                and is_utf8(e.name)
+                and e.is_file()
+            ]
+    except OSError:
+        return []
+    return [folder / n for n in sorted(names)]
+
+
+class ClassIndex:
+    """Class index -> wnid: the ``classes.tsv`` beside the shards, else ILSVRC-2012's."""
+
+    def __init__(self, location: Path, folder_names: tuple[str, ...]) -> None:
+        self.where = "ILSVRC-2012"
+        found = location / "classes.tsv"
+        if not found.is_file() and location.name.lower() in folder_names:
+            found = location.parent / "classes.tsv"
+        if found.is_file():
+            self.wnids = _read_classes(found)
+            self.where = str(found)
+        else:
+            from .. import releases
+
+            self.wnids = releases.classes("ilsvrc2012")
+
+    def wnid(self, index: int) -> str | None:
+        return self.wnids[index] if 0 <= index < len(self.wnids) else None
+
+    def refusal(self, index: object) -> str:
+        return f"class index {index!r} is not one of {self.where} (0-{len(self.wnids) - 1})"
+
+
+def _read_classes(path: Path) -> list[str]:
+    """The wnids of a ``classes.tsv`` (``index<TAB>wnid<TAB>name``) in index order."""
+    wnids: list[str] = []
+    with open(path, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            cells = line.rstrip("\n").split("\t")
+            if number == 1 and cells[0] == "index":
+                continue
+            if len(cells) < 2 or cells[0] != str(len(wnids)) or not is_wnid(cells[1]):
+                raise UsageError(
+                    f"{path}: line {number}: expected '{len(wnids)}<TAB>wnid<TAB>name' "
+                    f"(the classes of the shards beside it), got {printable(line.strip())!r}"
+                )
+            wnids.append(cells[1])
+    return wnids
+
+
+# -- WebDataset ------------------------------------------------------------------------
+
+
+def open_webdataset(path: Path, src: Source, progress: Progress | None) -> None:
+    """Index the shards at ``path`` (a folder, or one shard) into ``src``'s splits."""
+    from . import tars  # here: only shard and tar sources open an archive
+
+    shards: list[tuple[str, Path]] = []
+    if path.is_file():
+        shards.append((split_of(path.stem) or "train", path))
+    else:
+        for word, named in SPLIT_WORDS.items():
+            if named != "test":
+                shards.extend((named, p) for p in _visible(path / word, ".tar"))
+        shards.extend(_named_splits(_visible(path, ".tar"), src))
+    if not shards:
+        raise UsageError(f"{path}: no .tar shards found (layout {WEBDATASET})")
+    labels = ClassIndex(path if path.is_dir() else path.parent, tuple(SPLIT_WORDS))
+    total = sum(p.stat().st_size for _, p in shards)
+
+    def step(advance: int, _size: int | None, text: str) -> None:
+        if progress:  # the share of all shards, not of this one
+            progress(advance, total, text)
+
+    for split_name, shard in shards:
+        try:
+            index = tars.open_index(shard, step if progress else None)
+        except tars.NotATar as exc:
+            src.problems.append(str(exc))
+            continue
+        src.index_built |= index.built
+        refused = index.problems()
+        src.problems.extend(f"{shard}: member {m}: {r}" for m, r in refused)
+        src.notes.extend(f"{shard}: member {m}: {r}" for m, r in index.notes())
+        split = src.splits.setdefault(split_name, Labelled())
+        assert isinstance(split, Labelled)
+        said = {sample_key(m)[0] for m, _ in refused}  # said once: not again as a sample
+        _read_samples(shard, index.members(""), labels, split, src.problems, said)
+
+
+def _named_splits(files: list[Path], src: Source) -> list[tuple[str, Path]]:
+    """Files split by their names (or their folder's); with none naming a split, all
+    are train."""
+    named = [(split_of(p.stem) or split_of(p.parent.name), p) for p in files]
+    if all(s is None for s, _ in named):
+        return [("train", p) for _, p in named]
+    out: list[tuple[str, Path]] = []
+    test = 0
+    for split, p in named:
+        if split == "test":
+            test += 1
+        elif split is None:
+            src.problems.append(f"{p}: its name names no split (train, val, validation); not used")
+        else:
+            out.append((split, p))
+    if test:
+        src.notes.append(f"{files[0].parent}: {test} test file(s) not used (no labels)")
+    return out
+
+
+def _read_samples(
+    shard: Path,
+    members: list[Member],
+    labels: ClassIndex,
+    split: Labelled,
+    problems: list[str],
+    said: set[str],
+) -> None:
+    samples: dict[str, dict[str, Member]] = {}
+    for m in sorted(members, key=lambda m: m.offset):  # a member stored twice: the last wins
+        key, ext = sample_key(m.name)
+        samples.setdefault(key, {})[ext.lower()] = m
+    with open(shard, "rb") as fh:
+        for key, parts in samples.items():
+            if key in said:
+                continue
+            where = f"{shard}: sample {key}"
+            image = next((parts[e] for e in IMAGE_EXTS if e in parts), None)
+            base = key.rpartition("/")[2]
+            if image is None:
+                problems.append(f"{where}: no image ({', '.join(sorted(parts))}); left out")
+                continue
+            if not base:
+                problems.append(f"{shard}: member {image.name}: no key before the extension")
+                continue
+            try:
+                meta = _json(fh, parts.get("json"))
+                wnid = _class_of(fh, parts, meta, labels)
+            except ValueError as exc:
+                problems.append(f"{where}: {exc}; left out")
+                continue
+            if wnid is None:
+                problems.append(f"{where}: no label (.cls, or .json with a wnid); left out")
+                continue
+            name = _output_name(base, image.name.rpartition(".")[2], meta)
+            split.add(wnid, SourceFile(name, image.size, str(shard), image.offset, image.name))
+
+
+def _read(fh: Any, member: Member) -> bytes:
+    if member.size > MAX_LABEL_BYTES:
+        raise ValueError(f"{member.name} is {member.size:,} bytes, too large for a label")
+    data = os.pread(fh.fileno(), member.size, member.offset)
+    if len(data) < member.size:
+        raise ValueError(f"{member.name}: the shard ends inside it")
+    return data
+
+
+def _json(fh: Any, member: Member | None) -> dict[str, Any]:
+    if member is None:
+        return {}
+    try:
+        meta = json.loads(_read(fh, member))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{member.name} is not JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise ValueError(f"{member.name} is not a JSON object")
+    return meta
+
+
+def _class_of(
+    fh: Any, parts: dict[str, Member], meta: dict[str, Any], labels: ClassIndex
+) -> str | None:
+    wnid = meta.get("wnid")
+    if isinstance(wnid, str) and is_wnid(wnid):
+        return wnid
+    if "cls" in parts:
+        text = _read(fh, parts["cls"]).decode("utf-8", "replace").strip()
+        index: object = int(text) if re.fullmatch(r"[0-9]+", text) else text
+        where = f"{parts['cls'].name}: "
+    else:  # timm's .json: {"label": <ILSVRC-2012 index>, "filename": ...}
+        index = meta.get("ilsvrc2012_index", meta.get("label"))
+        if index is None:
+            return None
+        where = f"{parts['json'].name}: "
+    found = labels.wnid(index) if isinstance(index, int) and not isinstance(index, bool) else None
+    if found is None:
+        raise ValueError(where + labels.refusal(index))
+    return found
+
+
+def _output_name(base: str, ext: str, meta: dict[str, Any]) -> str:
+    """``<key>.<ext>``; or the base name the ``.json`` gives (``path``, ``filename``)
+    when it is the key with an image extension, so ``x.JPEG`` stored as ``x.jpg``
+    comes back as ``x.JPEG``."""
+    for field in ("path", "filename"):
+        given = meta.get(field)
+        if isinstance(given, str):
+            named = given.replace("\\", "/").rpartition("/")[2]
+            if named.rpartition(".")[0] == base and is_image_name(named):
+                return named
+    return f"{base}.{ext}"
+
+
+# -- Parquet ---------------------------------------------------------------------------
+
+
+def pyarrow_parquet() -> Any:
+    """``pyarrow.parquet``, or the one line saying how to install it."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise UsageError(PARQUET_HINT) from None
+    return pq
+
+
+def open_parquet(path: Path, src: Source) -> None:
+    """List the Parquet files at ``path`` (a folder, its ``data/``, or one file)."""
+    pq = pyarrow_parquet()
+    if path.is_file():
+        files = [path]
+    else:
+        files = [f for sub in PARQUET_FOLDERS for f in _visible(path / sub, ".parquet")]
+    if not files:
+        raise UsageError(f"{path}: no .parquet files found (layout {HF_PARQUET})")
+    folder = path if path.is_dir() else path.parent
+    labels = ClassIndex(folder, ("data",))
+    for split_name, file in _named_splits(files, src):
+        split = src.splits.setdefault(split_name, Labelled())
+        assert isinstance(split, Labelled)
+        try:
+            _read_rows(pq, file, split, labels, src.problems)
+        except (OSError, ValueError) as exc:  # pyarrow's errors are ValueErrors or OSErrors
+            src.problems.append(f"{file}: not a readable Parquet file ({_first_line(exc)})")
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _read_rows(
+    pq: Any, file: Path, split: Labelled, labels: ClassIndex, problems: list[str]
+) -> None:
+    pf = pq.ParquetFile(file)
+    schema = pf.schema_arrow
+    names = schema.names
+    if "image" not in names or "label" not in names:
+        problems.append(f"{file}: no 'image' and 'label' columns (the hub's layout); not used")
+        return
+    image = schema.field("image").type
+    struct = hasattr(image, "get_field_index")
+    with_path = struct and image.get_field_index("path") >= 0
+    if struct and image.get_field_index("bytes") < 0:
+        problems.append(f"{file}: its 'image' column has no 'bytes'; not used")
+        return
+    table = pf.read(columns=["label", "image.path"] if with_path else ["label"])
+    label_values = table.column("label").to_pylist()
+    paths = table.column("image").combine_chunks().field("path").to_pylist() if with_path else []
+    meta = pf.metadata
+    byte_column = "image.bytes" if struct else "image"
+    row, no_label = 0, 0
+    for group in range(meta.num_row_groups):
+        info = meta.row_group(group)
+        count = info.num_rows
+        chunk = next(
+            (
+                info.column(j).total_compressed_size
+                for j in range(info.num_columns)
+                if info.column(j).path_in_schema == byte_column
+            ),
+            0,
+        )
+        size = chunk // max(count, 1)  # estimated: lengths are not known without the bytes
+        for index in range(count):
+            label = label_values[row]
+            path = paths[row] if with_path else None
+            if label == -1 or label is None:
+                no_label += 1
+            else:
+                wnid = labels.wnid(label) if isinstance(label, int) else None
+                if wnid is None:
+                    problems.append(f"{file}: row {row}: {labels.refusal(label)}; left out")
+                else:
+                    name = _row_name(path, wnid, file, row)
+                    split.add(wnid, SourceFile(name, size, str(file), group, f"row {row}", index))
+            row += 1
+    if no_label:
+        problems.append(f"{file}: {no_label} row(s) have no label (-1 or empty); left out")
+
+
+def _row_name(path: str | None, wnid: str, file: Path, row: int) -> str:
+    """The base name of ``image.path`` without the hub's ``_<wnid>`` suffix
+    (``n01440764_10026_n01440764.JPEG`` -> ``n01440764_10026.JPEG``); else one made
+    of the file and the row."""
+    if path:
+        base = path.replace("\\", "/").rpartition("/")[2]
+        if is_image_name(base):
+            stem, _, ext = base.rpartition(".")
+            if stem.endswith("_" + wnid) and len(stem) > len(wnid) + 1:
+                stem = stem[: -len(wnid) - 1]
+            return f"{stem}.{ext}"
+    return f"{file.name.partition('.')[0]}_{row:08d}.jpg"
+
+
+_local = threading.local()
+
+
+def parquet_image(path: str, group: int, row: int) -> bytes:
+    """The image bytes of ``row`` of row group ``group`` in the Parquet file at ``path``.
+
+    Each thread keeps the file it opened last and the image column of the row group it
+    read last, so the rows of one row group, taken in order, read it once.
+    """
+    st = os.stat(path)
+    key = (path, st.st_size, st.st_mtime_ns, st.st_ino)
+    opened = getattr(_local, "file", None)
+    if opened is None or opened[0] != key:
+        pf = pyarrow_parquet().ParquetFile(path)
+        image = pf.schema_arrow.field("image").type
+        column = "image.bytes" if hasattr(image, "get_field_index") else "image"
+        opened = _local.file = (key, pf, column)
+        _local.group = None
+    cached = getattr(_local, "group", None)
+    if cached is None or cached[0] != group:
+        _, pf, column = opened
+        if not 0 <= group < pf.metadata.num_row_groups:
+            raise OSError(f"no row group {group} (the file has changed?)")
+        values = pf.read_row_group(group, columns=[column]).column(0).combine_chunks()
+        if column == "image.bytes":
+            values = values.field("bytes")
+        cached = _local.group = (group, values)
+    values = cached[1]
+    if not 0 <= row < len(values):
+        raise OSError(f"no row {row} in row group {group} (the file has changed?)")
+    data = values[row].as_py()
+    if not data:
+        raise OSError("the row holds no image bytes")
+    return bytes(data)
