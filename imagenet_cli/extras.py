@@ -9,13 +9,20 @@ from types import ModuleType
 from .errors import UsageError
 
 
-def require(module: str, purpose: str, package: str, extra: str) -> ModuleType:
+def require(
+    module: str, purpose: str, package: str, extra: str, name: str | None = None
+) -> ModuleType:
     """``module`` imported, or a :class:`UsageError` (exit 2) naming the pip package and
     the project's extra that bring it (imagenet-cli is not on PyPI: a clone's extra)."""
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise UsageError(
-            f"{purpose} needs {package}: pip install '{package}' into this environment "
-            f"(in a clone: pip install '.[{extra}]')"
-        ) from None
+        raise UsageError(hint(purpose, package, extra, name)) from None
+
+
+def hint(purpose: str, package: str, extra: str, name: str | None = None) -> str:
+    """The line saying what ``purpose`` needs and how to install it."""
+    return (
+        f"{purpose} needs {name or package}: pip install '{package}' into this environment "
+        f"(in a clone: pip install '.[{extra}]')"
+    )

@@ -25,6 +25,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from ..errors import UsageError
+from ..extras import hint, require
 
 if TYPE_CHECKING:
     from .cluster import Cluster
@@ -35,11 +36,7 @@ R = TypeVar("R")
 Pool = Literal["process", "thread"]
 OnFailure = Callable[[B, BaseException], R]
 
-# imagenet-cli is not on PyPI: the hint names what pip finds there, or a clone's extra.
-INSTALL_HINT = (
-    "--scheduler needs Dask: pip install 'dask[distributed]' into this environment "
-    "(in a clone: pip install '.[dask]')"
-)
+INSTALL_HINT = hint("--scheduler", "dask[distributed]", "dask", "Dask")
 RETRIES = 2  # a batch whose function raises is run at most 1 + RETRIES times
 
 
@@ -88,10 +85,7 @@ def parse_address(address: str) -> tuple[str, int | None]:
 
 def require_dask() -> None:
     """Raise UsageError (one line, exit 2) when ``distributed`` cannot be imported."""
-    try:
-        import distributed  # noqa: F401
-    except ImportError:
-        raise UsageError(INSTALL_HINT) from None
+    require("distributed", "--scheduler", "dask[distributed]", "dask", "Dask")
 
 
 @contextlib.contextmanager

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
+from ..extras import require
 from ..ids import is_utf8, is_wnid, printable
 from .sources import IMAGE_EXTENSIONS, Source, SourceFile, Split, is_image_name
 
@@ -44,10 +45,6 @@ HF_PARQUET = "hf-parquet"
 SPLIT_WORDS = {"train": "train", "val": "val", "validation": "val", "test": "test"}
 IMAGE_EXTS = tuple(e[1:] for e in IMAGE_EXTENSIONS)  # in order of preference
 MAX_LABEL_BYTES = 1 << 20  # a .cls or .json larger than this is not a label
-PARQUET_HINT = (
-    "reading Parquet needs pyarrow: pip install pyarrow into this environment "
-    "(in a clone: pip install '.[parquet]')"
-)
 
 
 class Labelled(Split):
@@ -348,11 +345,7 @@ def _output_name(base: str, ext: str, meta: dict[str, Any]) -> str:
 
 def pyarrow_parquet() -> Any:
     """``pyarrow.parquet``, or the one line saying how to install it."""
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise UsageError(PARQUET_HINT) from None
-    return pq
+    return require("pyarrow.parquet", "reading Parquet", "pyarrow", "parquet")
 
 
 def open_parquet(path: Path, src: Source) -> None:

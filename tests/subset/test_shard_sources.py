@@ -381,7 +381,7 @@ def test_without_pyarrow_one_line_says_what_to_install(
     monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
     res = run(["subset", "extract", "--from", str(hub), "--to", str(tmp_path / "o")], expect=2)
     assert res.stderr.strip().splitlines() == [
-        "imagenet: error: reading Parquet needs pyarrow: pip install pyarrow into this "
+        "imagenet: error: reading Parquet needs pyarrow: pip install 'pyarrow' into this "
         "environment (in a clone: pip install '.[parquet]')"
     ]
 
