@@ -50,6 +50,7 @@ class ItemResult:
     error: str = ""
     bbox: bool = False
     bbox_error: str = ""  # the annotation could not be copied (the image may still be fine)
+    shard: str = ""  # sharded output: the shard holding it, relative to the target folder
 
 
 def process(job: Job) -> ItemResult:
@@ -126,7 +127,7 @@ def _reason(exc: BaseException) -> str:
 
 def _write(path: str, offset: int, length: int, dest: str, opts: Options) -> tuple[int, int, int]:
     if opts.resize is not None:
-        data = _read(path, offset, length)
+        data = read_source(path, offset, length)
         out, width, height = imaging.resize(data, opts.resize, opts.resize_mode, opts.quality)
         write_atomic(dest, out)
         return len(out), width, height
@@ -157,7 +158,9 @@ def _write(path: str, offset: int, length: int, dest: str, opts: Options) -> tup
     return length, width, height
 
 
-def _read(path: str, offset: int, length: int) -> bytes:
+def read_source(path: str, offset: int, length: int) -> bytes:
+    """The image bytes of a source file: the whole file, or ``length`` bytes at ``offset``
+    of a tar (``offset`` >= 0)."""
     if offset >= 0:
         return read_bytes(path, offset, length)
     with open(path, "rb") as fh:
