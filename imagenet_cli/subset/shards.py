@@ -210,9 +210,7 @@ def _base(job: SampleJob, base: str) -> str:
     return "" if not base or os.path.isabs(job.item.src.path) else base
 
 
-def write_shard(
-    task: ShardTask, samples: Iterable[tuple[ItemResult, Sample | None]]
-) -> ShardDone:
+def write_shard(task: ShardTask, samples: Iterable[tuple[ItemResult, Sample | None]]) -> ShardDone:
     """``samples`` written into ``task``'s shard, renamed into place when whole; a disk
     that fails comes back as a stopped shard (nothing of it left behind)."""
     results: list[ItemResult] = []
@@ -364,8 +362,10 @@ def write_all(
     if progress:
         progress(0, sum(len(t.jobs) for t in tasks), "")
         progress(sum(len(kept[n].results) for n in kept), None, "")
-    written = _write_cluster(todo, cluster) if cluster else _write_local(
-        todo, workers, cpu_bound, batch_size
+    written = (
+        _write_cluster(todo, cluster)
+        if cluster
+        else _write_local(todo, workers, cpu_bound, batch_size)
     )
     new = iter(written)
     for task in tasks:
@@ -420,8 +420,8 @@ def _write_cluster(tasks: list[ShardTask], cluster: Cluster) -> Iterator[ShardDo
 
 
 def _sweep(dst: Path, tasks: list[ShardTask]) -> None:
-    """Remove the temporary shards a killed run of this machine left."""
-    folders = {os.path.dirname(t.path) for t in tasks}
+    """Remove the temporary shards (and manifest) a killed run of this machine left."""
+    folders = {os.path.dirname(t.path) for t in tasks} | {str(dst)}
     for folder in folders:
         with contextlib.suppress(OSError), os.scandir(folder) as entries:
             for entry in entries:
@@ -439,9 +439,7 @@ def stray_shards(dst: Path, tasks: list[ShardTask]) -> list[str]:
         except OSError:
             continue
         extra = [
-            n
-            for n in names
-            if n.endswith((".tar", ".parquet")) and f"{folder}/{n}" not in planned
+            n for n in names if n.endswith((".tar", ".parquet")) and f"{folder}/{n}" not in planned
         ]
         if extra:
             notes.append(
