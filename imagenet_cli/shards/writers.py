@@ -146,12 +146,13 @@ class ParquetShard(_Temp):
 
         if not self.rows:
             return
-        images = [{"bytes": d, "path": p} for d, p, _ in self.rows]
-        labels = [label for _, _, label in self.rows]
-        table = pa.Table.from_arrays(
-            [pa.array(images, self.schema.field("image").type), pa.array(labels, pa.int64())],
-            schema=self.schema,
+        data, paths, labels = zip(*self.rows, strict=True)
+        image_type = self.schema.field("image").type
+        images = pa.StructArray.from_arrays(
+            [pa.array(data, pa.binary()), pa.array(paths, pa.string())],
+            fields=[image_type.field(0), image_type.field(1)],
         )
+        table = pa.Table.from_arrays([images, pa.array(labels, pa.int64())], schema=self.schema)
         self.writer.write_table(table, row_group_size=ROW_GROUP)
         self.rows = []
 

@@ -87,6 +87,7 @@ class Summary:
     problems: list[str] = field(default_factory=list)  # about the source: refused members ...
     notes: list[str] = field(default_factory=list)  # warnings: skipped classes, stray folders ...
     index_built: bool = False
+    shards: int = 0  # sharded output: the shards planned
 
     @property
     def refused(self) -> int:
@@ -291,6 +292,7 @@ def _run_sharded(
         raise UsageError(f"--to {dst}: cannot write there ({exc.strerror or exc})") from None
     names = class_names(wnids)
     tasks = shards.plan_shards(plan, dst, opts, out, request.selection.seed, names)
+    summary.shards = len(tasks)
     summary.notes.extend(shards.stray_shards(dst, tasks))
     done = []
     with ManifestWriter(dst / "manifest.csv", shards=True) as manifest:

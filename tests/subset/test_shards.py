@@ -333,8 +333,11 @@ def test_a_rerun_keeps_finished_shards_and_redoes_a_damaged_one(tree: Tree, tmp_
     shards[2].unlink()
     stray_temp = dst / "train" / f".{shards[3].name}.{os.uname().nodename}.999999999-1.part"
     stray_temp.write_bytes(b"half")
+    (dst / "train" / "imagenet-train-000099.tar").write_bytes(b"")  # not of this plan
     res = run(["subset", "extract", "--from", str(tree.root), "--to", str(dst), *args])
-    assert "20 written, 37 already there" in res.stderr
+    assert f"in {dst} (6 shards): 20 written, 37 already there" in res.stderr
+    assert "also holds 1 shard(s) this run does not write" in res.stderr
+    (dst / "train" / "imagenet-train-000099.tar").unlink()
     assert shard_files(dst) == whole
     assert shards[0].stat().st_mtime_ns == kept
     assert not stray_temp.exists()
