@@ -61,7 +61,7 @@ class ShardOptions:
             "output_format": self.format,
             "shard_size": None if self.samples_per_shard else self.shard_size,
             "samples_per_shard": self.samples_per_shard,
-            "prefix": self.prefix,
+            "prefix": self.prefix if self.format == "webdataset" else None,
         }
 
     def check(self) -> None:
