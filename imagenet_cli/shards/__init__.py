@@ -24,7 +24,11 @@ from ..errors import UsageError
 FORMATS = ("folder", "webdataset", "parquet")
 DEFAULT_SHARD_SIZE = 10**9  # 1 GB
 DEFAULT_PREFIX = "imagenet"
-PARQUET_HINT = "--output-format parquet needs pyarrow: pip install 'imagenet-cli[parquet]'"
+# imagenet-cli is not on PyPI: the hint names what pip finds there, or a clone's extra.
+PARQUET_HINT = (
+    "--output-format parquet needs pyarrow: pip install pyarrow into this environment "
+    "(in a clone: pip install '.[parquet]')"
+)
 
 _UNITS = {"": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "t": 1000**4}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?)(b?)\s*$", re.IGNORECASE)

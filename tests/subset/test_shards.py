@@ -237,8 +237,8 @@ def test_parquet_without_pyarrow_is_one_line(
     monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)  # what an absent module gives
     err = extract(tree.root, tmp_path / "pq", "--output-format", "parquet", expect=2)
     assert err.strip() == (
-        "imagenet: error: --output-format parquet needs pyarrow: "
-        "pip install 'imagenet-cli[parquet]'"
+        "imagenet: error: --output-format parquet needs pyarrow: pip install pyarrow into "
+        "this environment (in a clone: pip install '.[parquet]')"
     )
     assert not (tmp_path / "pq").exists()
 
