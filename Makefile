@@ -54,6 +54,7 @@ bench: venv
 	$(BIN)/python benchmarks/bench_bbox.py
 	$(BIN)/python benchmarks/bench_fetch.py
 	$(BIN)/python benchmarks/bench_subset.py
+	$(BIN)/python benchmarks/bench_shards.py
 	$(BIN)/python benchmarks/bench_dask.py
 	$(BIN)/python benchmarks/bench_eval.py
 	$(BIN)/python benchmarks/bench_bbox_eval.py

@@ -119,6 +119,7 @@ FLOORS = {
     "hierarchy": 1,
     "synset_index": 1,
     "drivers": 2,
+    "shards": 2,
     "fetch": 3,
     "bbox": 3,
     "subset": 3,

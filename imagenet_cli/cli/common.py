@@ -37,6 +37,14 @@ class DocumentFormat(StrEnum):
     json = "json"
 
 
+class OutputFormat(StrEnum):
+    """How images are written: one file each, or shards."""
+
+    folder = "folder"
+    webdataset = "webdataset"
+    parquet = "parquet"
+
+
 TreeFormatOpt = Annotated[
     TreeFormat | None,
     Opt(
@@ -104,6 +112,48 @@ RecursiveReleaseOpt = Annotated[
         "-r",
         help="With --recursive: only classes of this release.",
         show_default=False,
+    ),
+]
+
+# Where images go: a folder tree or shards (subset extract; fetch to come).
+_SHARDS = "Shards"
+OutputFormatOpt = Annotated[
+    OutputFormat,
+    Opt(
+        "--output-format",
+        help="folder (one file per image), webdataset (tar shards + a wids shard list) "
+        "or parquet (the Hugging Face hub's layout).",
+        case_sensitive=False,
+        rich_help_panel=_SHARDS,
+    ),
+]
+ShardSizeOpt = Annotated[
+    str | None,
+    Opt(
+        "--shard-size",
+        metavar="SIZE",
+        help="Bytes a shard holds at most: bytes, or 500M, 1G, 64MiB ... [default: 1G].",
+        show_default=False,
+        rich_help_panel=_SHARDS,
+    ),
+]
+SamplesPerShardOpt = Annotated[
+    int | None,
+    Opt(
+        "--samples-per-shard",
+        help="Images per shard (instead of --shard-size).",
+        min=1,
+        show_default=False,
+        rich_help_panel=_SHARDS,
+    ),
+]
+ShardPrefixOpt = Annotated[
+    str | None,
+    Opt(
+        "--prefix",
+        help="WebDataset shard names: <split>/PREFIX-<split>-000000.tar [default: imagenet].",
+        show_default=False,
+        rich_help_panel=_SHARDS,
     ),
 ]
 

@@ -12,10 +12,15 @@ from .common import (
     DryRunOpt,
     FormatOpt,
     NoHeaderOpt,
+    OutputFormat,
+    OutputFormatOpt,
     QuietOpt,
     ReleaseOpt,
+    SamplesPerShardOpt,
     SchedulerOpt,
     SeedOpt,
+    ShardPrefixOpt,
+    ShardSizeOpt,
     WorkersOpt,
     batch_size_opt,
 )
@@ -205,6 +210,10 @@ def extract(
             rich_help_panel=_IMG,
         ),
     ] = "copy",
+    output_format: OutputFormatOpt = OutputFormat.folder,
+    shard_size: ShardSizeOpt = None,
+    samples_per_shard: SamplesPerShardOpt = None,
+    prefix: ShardPrefixOpt = None,
     bbox: Annotated[
         str | None,
         Opt(
@@ -228,10 +237,16 @@ def extract(
     Writes DST/classes.tsv (index, wnid, name) and DST/manifest.csv (split, wnid,
     source, path, bytes, width, height). Reruns skip finished files; the same seed
     gives the same subset whatever -j is. --dry-run prints the plan per class.
+    --output-format webdataset writes DST/<split>/<prefix>-<split>-000000.tar shards
+    and DST/<split>.json; parquet writes DST/data/<split>-00000-of-0000N.parquet
+    (train shuffled across classes with --seed; reruns keep finished shards).
     With --scheduler the images are written by the workers of a Dask cluster: the
     source and DST must be at the same paths on every worker (a shared file system).
 
     Example: imagenet subset extract --from ILSVRC2012_img_train.tar --to nette --preset imagenette
+
+    Example: imagenet subset extract --from train --to nette-wds --preset imagenette
+    --output-format webdataset --shard-size 500M
 
     Example: imagenet synset descendants dog.n.01 -r ilsvrc2012 -f ids |
     imagenet subset extract --wnids - --from train --to dogs --per-class 5 --resize 160

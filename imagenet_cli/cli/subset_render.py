@@ -40,10 +40,12 @@ def show_summary(
     boxes = f", {summary.bbox:,} annotations" if with_bbox else ""
     # What the source refused (members that could escape, damage) failed too: counted.
     refused = f", {summary.refused:,} refused in the source" if summary.refused else ""
+    sharded = f" ({counted(summary.shards, 'shard')})" if summary.shards else ""
     messages.info(
         f"{counted(len(plan.wnids), 'class', 'classes')}, "
         f"{counted(len(plan.items), 'image')} ({per_split}) "
-        f"in {summary.dst}: {summary.written:,} written, {summary.skipped:,} already there, "
+        f"in {summary.dst}{sharded}: {summary.written:,} written, "
+        f"{summary.skipped:,} already there, "
         f"{summary.failed:,} failed{refused}{boxes}; "
         f"{summary.bytes_written / 1e6:,.1f} MB in {summary.seconds:.1f} s"
     )

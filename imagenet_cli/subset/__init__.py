@@ -5,9 +5,10 @@ train tar of per-class tars, the validation folder or tar, Kaggle's layout, a fo
 written by ``imagenet fetch``); :func:`~imagenet_cli.subset.selection.select` picks
 classes; :func:`~imagenet_cli.subset.plan.make_plan` samples images per class;
 :func:`~imagenet_cli.subset.extract.extract` copies, links or resizes them into an
-ImageFolder tree with ``classes.tsv`` and ``manifest.csv`` (request -> run -> summary).
+ImageFolder tree with ``classes.tsv`` and ``manifest.csv`` (request -> run -> summary),
+or, through :mod:`~imagenet_cli.subset.shards`, into WebDataset or Parquet shards.
 
 May import: the ground floor (``errors``, ``ids``, ``cache``, ``config``, ``archive``,
-``images``, ``releases``), ``hierarchy``, ``drivers`` and ``bbox`` (for ``--bbox``);
+``images``, ``releases``), ``hierarchy``, ``drivers``, ``shards`` and ``bbox`` (for ``--bbox``);
 never ``fetch`` or ``cli``.
 """

@@ -26,6 +26,7 @@ from .sources import Split
 SETTINGS_FILE = ".imagenet-subset.json"
 LOCK_FILE = ".imagenet-subset.lock"
 MANIFEST_COLUMNS = ("split", "wnid", "source", "path", "bytes", "width", "height")
+SHARD_COLUMNS = (*MANIFEST_COLUMNS, "shard")  # path: the image's name in its shard
 
 
 @contextlib.contextmanager
@@ -44,10 +45,11 @@ def writing(dst: Path) -> Iterator[None]:
         yield
 
 
-def guard_settings(dst: Path, opts: Options) -> None:
-    """Refuse to mix images written with other settings in one folder."""
+def guard_settings(dst: Path, opts: Options, more: dict[str, object] | None = None) -> None:
+    """Refuse to mix images written with other settings in one folder (``more``: the
+    settings of a sharded output, kept beside the images' own)."""
     path = dst / SETTINGS_FILE
-    wanted = opts.settings()
+    wanted = opts.settings() | (more or {})
     try:
         previous = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -235,9 +237,10 @@ def write_classes(path: Path, wnids: list[str], names: dict[str, str]) -> None:
 class ManifestWriter:
     """``manifest.csv`` written row by row to a temporary file, renamed on success."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, shards: bool = False) -> None:
         self.path = path
         self.tmp = Path(temp_name(str(path)))
+        self.shards = shards
 
     def __enter__(self) -> ManifestWriter:
         try:
@@ -246,12 +249,13 @@ class ManifestWriter:
             where = self.path.parent
             raise UsageError(f"--to {where}: cannot write there ({exc.strerror or exc})") from None
         self.writer = csv.writer(self.fh, lineterminator="\n")
-        self.writer.writerow(MANIFEST_COLUMNS)
+        self.writer.writerow(SHARD_COLUMNS if self.shards else MANIFEST_COLUMNS)
         return self
 
     def add(self, r: ItemResult) -> None:
+        row = (r.split, r.wnid, r.source, r.path, r.bytes, r.width, r.height)
         try:
-            self.writer.writerow((r.split, r.wnid, r.source, r.path, r.bytes, r.width, r.height))
+            self.writer.writerow((*row, r.shard) if self.shards else row)
         except OSError as exc:
             raise storage_error(self.path, exc) from None
 

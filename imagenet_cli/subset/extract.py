@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from ..cache import remove_stale_temp
 from ..drivers import session
 from ..errors import NotFoundError, StorageError, UsageError
+from ..shards import ShardOptions, require_pyarrow
 from . import image_lists, imaging
 from .dst import (
     ManifestWriter,
@@ -58,6 +59,7 @@ class Request:
     per_class: int | None = None
     val_per_class: int | None = None
     options: Options = field(default_factory=Options)
+    output: ShardOptions = field(default_factory=ShardOptions)  # folder, or shards
     bbox: str | None = None
     val_labels: str | None = None
     devkit_synsets: str | None = None
@@ -85,6 +87,7 @@ class Summary:
     problems: list[str] = field(default_factory=list)  # about the source: refused members ...
     notes: list[str] = field(default_factory=list)  # warnings: skipped classes, stray folders ...
     index_built: bool = False
+    shards: int = 0  # sharded output: the shards planned
 
     @property
     def refused(self) -> int:
@@ -216,6 +219,9 @@ def _run(
 ) -> None:
     opts = request.options
     dst = Path(request.dst)
+    if request.output.sharded:
+        _run_sharded(request, summary, plan, wnids, cluster, progress)
+        return
     try:
         guard_settings(dst, opts)
         fresh: set[tuple[str, str]] = set()
@@ -289,10 +295,76 @@ def _run(
         raise UsageError(f"{dst}: cannot write classes.tsv ({exc.strerror or exc})") from None
 
 
+def _run_sharded(
+    request: Request,
+    summary: Summary,
+    plan: Plan,
+    wnids: list[str],
+    cluster: Cluster | None,
+    progress: Progress | None,
+) -> None:
+    """The subset written as shards (see :mod:`.shards`), with its manifest, its
+    ``classes.tsv`` and, for WebDataset, each split's shard list."""
+    from . import shards
+
+    opts, out, dst = request.options, request.output, Path(request.dst)
+    try:
+        guard_settings(dst, opts, out.settings())
+    except OSError as exc:
+        raise UsageError(f"--to {dst}: cannot write there ({exc.strerror or exc})") from None
+    names = class_names(wnids)
+    tasks = shards.plan_shards(plan, dst, opts, out, request.selection.seed, names)
+    summary.shards = len(tasks)
+    summary.notes.extend(shards.stray_shards(dst, tasks))
+    done = []
+    with ManifestWriter(dst / "manifest.csv", shards=True) as manifest:
+        for shard in shards.write_all(
+            tasks,
+            dst,
+            opts.settings() | out.settings(),
+            workers=resolve_workers(request.workers),
+            cpu_bound=opts.resize is not None,
+            cluster=cluster,
+            batch_size=request.batch_size,
+            progress=progress,
+        ):
+            done.append(shard)
+            for result in shard.results:
+                if result.status == "failed":
+                    summary.failed += 1
+                    summary.failures.append(result)
+                    continue
+                manifest.add(result)
+                if shard.kept:
+                    summary.skipped += 1
+                else:
+                    summary.written += 1
+            if not shard.kept and shard.bytes > 0:
+                summary.bytes_written += shard.bytes
+    if out.format == "webdataset":
+        shards.write_lists(dst, done, tasks, out.prefix)
+    try:
+        write_classes(dst / "classes.tsv", wnids, names)
+    except OSError as exc:
+        raise UsageError(f"{dst}: cannot write classes.tsv ({exc.strerror or exc})") from None
+
+
 def _check_options(request: Request) -> None:
     opts = request.options
     if not request.sources:
         raise UsageError("--from SRC is required")
+    out = request.output
+    out.check()
+    if out.sharded:
+        if opts.mode != "copy":
+            raise UsageError(
+                f"--output-format {out.format} writes the images' bytes into shards; "
+                f"it does not go with --mode {opts.mode}"
+            )
+        if request.bbox is not None:
+            raise UsageError("--bbox writes annotation files; use --output-format folder")
+        if out.format == "parquet":
+            require_pyarrow()
     if opts.mode not in MODES:
         raise UsageError(f"--mode {opts.mode}: choose from {', '.join(MODES)}")
     if opts.resize is not None:

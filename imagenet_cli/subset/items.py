@@ -51,6 +51,7 @@ class ItemResult:
     error: str = ""
     bbox: bool = False
     bbox_error: str = ""  # the annotation could not be copied (the image may still be fine)
+    shard: str = ""  # sharded output: the shard holding it, relative to the target folder
 
 
 def process(job: Job) -> ItemResult:
@@ -128,12 +129,12 @@ def _reason(exc: BaseException) -> str:
 def _write(src: SourceFile, dest: str, opts: Options) -> tuple[int, int, int]:
     path, offset, length = src.path, src.offset, src.size
     if opts.resize is not None:
-        data = _read(src)
+        data = read_source(src)
         out, width, height = imaging.resize(data, opts.resize, opts.resize_mode, opts.quality)
         write_atomic(dest, out)
         return len(out), width, height
     if src.row >= 0:  # a Parquet row: its bytes are not at an offset of the file
-        data = _read(src)
+        data = read_source(src)
         width, height = imaging.image_size(data)
         write_atomic(dest, data)
         return len(data), width, height
@@ -164,7 +165,9 @@ def _write(src: SourceFile, dest: str, opts: Options) -> tuple[int, int, int]:
     return length, width, height
 
 
-def _read(src: SourceFile) -> bytes:
+def read_source(src: SourceFile) -> bytes:
+    """The image bytes of a source file: the whole file, ``size`` bytes at ``offset`` of
+    a tar (``offset`` >= 0), or a row of a Parquet file (``row`` >= 0)."""
     if src.row >= 0:
         from .shard_sources import parquet_image  # here: pyarrow only for Parquet sources
 

@@ -6,10 +6,11 @@ the command's options, checked and turned into the engine's
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ..shards import ShardOptions
     from .extract import Request
 
 
@@ -38,6 +39,10 @@ class ExtractRequest:
     resize_mode: str = "shorter"
     quality: int = 90
     mode: str = "copy"
+    output_format: str = "folder"
+    shard_size: str | None = None  # 1G, 500M, or bytes
+    samples_per_shard: int | None = None
+    prefix: str | None = None
     bbox: str | None = None
     workers: int = 0
     scheduler: str | None = None
@@ -53,6 +58,7 @@ class ExtractRequest:
         from .plan import Options
         from .selection import Selection
 
+        output = self.output()
         if not self.sources:
             raise UsageError("--from SRC is required")
         if not self.dst:
@@ -89,6 +95,7 @@ class ExtractRequest:
                 resize_mode=self.resize_mode,
                 quality=self.quality,
             ),
+            output=output,
             bbox=self.bbox,
             val_labels=self.val_labels,
             devkit_synsets=self.devkit_synsets,
@@ -97,3 +104,29 @@ class ExtractRequest:
             batch_size=self.batch_size,
             dry_run=self.dry_run,
         )
+
+    def output(self) -> ShardOptions:
+        """How the images are written: a folder, or shards (UsageError for shard options
+        without a sharded format)."""
+        from ..errors import UsageError
+        from ..shards import DEFAULT_PREFIX, ShardOptions, parse_size
+
+        given = [
+            name
+            for name, value in (
+                ("--shard-size", self.shard_size),
+                ("--samples-per-shard", self.samples_per_shard),
+                ("--prefix", self.prefix),
+            )
+            if value is not None
+        ]
+        if self.output_format == "folder" and given:
+            raise UsageError(f"{given[0]} goes with --output-format webdataset or parquet")
+        if self.shard_size is not None and self.samples_per_shard is not None:
+            raise UsageError("give --shard-size or --samples-per-shard, not both")
+        options = ShardOptions(str(self.output_format), prefix=self.prefix or DEFAULT_PREFIX)
+        if self.shard_size is not None:
+            options = replace(options, shard_size=parse_size(self.shard_size))
+        if self.samples_per_shard is not None:
+            options = replace(options, samples_per_shard=self.samples_per_shard)
+        return options

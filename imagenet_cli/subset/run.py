@@ -12,7 +12,7 @@ import contextlib
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from .. import config
 from ..drivers import batched, failure_reason, map_batches
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ..drivers.cluster import Cluster
 
 BATCH_SIZE = 64  # images per task on a cluster
+T = TypeVar("T")
 
 
 def resolve_workers(workers: int | None) -> int:
@@ -95,8 +96,8 @@ def folder_batches(jobs: list[Job], workers: int, cap: int | None = None) -> Ite
 
 
 def shrinking_batches(
-    jobs: list[Job], workers: int, cap: int = 64, floor: int = 4
-) -> Iterator[list[Job]]:
+    jobs: list[T], workers: int, cap: int = 64, floor: int = 4
+) -> Iterator[list[T]]:
     """Batches for a process pool: ``cap`` jobs while many remain, then smaller.
 
     Each batch costs the parent most of a millisecond of CPU (pickling, pipes, thread
