@@ -138,7 +138,7 @@ class ParquetShard(_Temp):
         self.rows: list[tuple[bytes, str, int]] = []
 
     def add(self, sample: Sample) -> None:
-        self.rows.append((sample.data, f"{sample.key}.{sample.ext}", sample.label))
+        self.rows.append((sample.data, file_name(sample), sample.label))
         if len(self.rows) >= ROW_GROUP:
             self._flush()
 
@@ -166,6 +166,15 @@ class ParquetShard(_Temp):
         with contextlib.suppress(Exception):
             self.writer.close()
         self.discard()
+
+
+def file_name(sample: Sample) -> str:
+    """The image's file name: its source's when that is the key with an extension (so
+    ``x.JPEG`` stays ``x.JPEG``, as a reader gives it back), else ``<key>.<ext>``."""
+    source = str(sample.meta.get("source") or "").replace("\\", "/").rpartition("/")[2]
+    if source.rpartition(".")[0] == sample.key:
+        return source
+    return f"{sample.key}.{sample.ext}"
 
 
 def shard_list(name: str, shards: Sequence[tuple[str, int]]) -> bytes:

@@ -328,10 +328,10 @@ def _class_of(
 
 
 def _output_name(base: str, ext: str, meta: dict[str, Any]) -> str:
-    """``<key>.<ext>``; or the base name the ``.json`` gives (``path``, ``filename``)
+    """``<key>.<ext>``; or the base name the ``.json`` gives (``source``, ``path``, ``filename``)
     when it is the key with an image extension, so ``x.JPEG`` stored as ``x.jpg``
     comes back as ``x.JPEG``."""
-    for field in ("path", "filename"):
+    for field in ("source", "path", "filename"):
         given = meta.get(field)
         if isinstance(given, str):
             named = given.replace("\\", "/").rpartition("/")[2]
