@@ -419,3 +419,23 @@ def test_kill_9_then_the_rerun_gives_the_shards_of_one_run(tmp_path: Path) -> No
     subprocess.run([IMAGENET, *args, "--to", str(dst)], check=True, env=env, timeout=300)
     assert shard_files(dst) == want
     assert not [p for p in dst.rglob("*") if p.name.endswith(".part")]
+
+
+def test_tar_headers_built_directly_are_tarfiles_own() -> None:
+    import random
+    import string
+
+    from imagenet_cli.shards.writers import MODE, MTIME, member_header
+
+    rng = random.Random(0)
+    letters = string.ascii_letters + string.digits + "._-/é"
+    for _ in range(2000):
+        name = "".join(rng.choice(letters) for _ in range(rng.randint(1, 120)))
+        size = rng.choice([0, 1, 511, 512, 513, rng.randint(0, 10**10), 8**11 + 5])
+        info = tarfile.TarInfo(name)
+        info.size, info.mtime, info.mode = size, MTIME, MODE
+        info.uid = info.gid = 0
+        info.uname = info.gname = ""
+        assert member_header(name, size) == info.tobuf(
+            tarfile.PAX_FORMAT, "utf-8", "surrogateescape"
+        ), (name, size)
