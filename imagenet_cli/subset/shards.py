@@ -30,7 +30,7 @@ from ..drivers import batched, failure_reason, map_batches
 from ..errors import StorageError, storage_error
 from ..shards import Sample, ShardOptions, journal
 from ..shards.plan import cut, shard_name, shuffled, unique_keys
-from ..shards.writers import open_shard
+from ..shards.writers import write_whole
 from . import imaging
 from .items import ItemResult, read_source
 from .plan import Options, Plan, WorkItem
@@ -191,22 +191,17 @@ def write_shard(task: ShardTask, samples: Iterable[tuple[ItemResult, Sample | No
     """``samples`` written into ``task``'s shard, renamed into place when whole; a disk
     that fails comes back as a stopped shard (nothing of it left behind)."""
     results: list[ItemResult] = []
-    try:
-        writer = open_shard(task.path, task.shard, task.names)
-    except OSError as exc:
-        return ShardDone(task.name, 0, results, str(storage_error(task.path, exc)))
-    try:
+
+    def written() -> Iterator[Sample]:
         for result, sample in samples:
-            if sample is not None:
-                writer.add(sample)
             results.append(result)
-        size = writer.finish()
+            if sample is not None:
+                yield sample
+
+    try:
+        size = write_whole(task.path, task.shard, task.names, written())
     except OSError as exc:
-        writer.abort()
         return ShardDone(task.name, 0, results, str(storage_error(task.path, exc)))
-    except BaseException:
-        writer.abort()
-        raise
     return ShardDone(task.name, size, results)
 
 
