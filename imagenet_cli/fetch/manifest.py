@@ -153,12 +153,17 @@ class Manifest:
                 self._sorted = False
             self._last = i
 
+    def _text(self) -> str | None:
+        try:
+            return self.path.read_bytes().decode("utf-8", errors="replace")
+        except FileNotFoundError:
+            return None
+
     def compact(self) -> None:
         """Rewrite the file (atomically) with one row per (wnid, image_id), the latest,
         in the run's order. Lines that are not rows stay with the rows outside the list."""
-        try:
-            text = self.path.read_bytes().decode("utf-8", errors="replace")
-        except FileNotFoundError:
+        text = self._text()
+        if text is None:
             return
         try:
             if self.csv:
@@ -185,9 +190,8 @@ class Manifest:
         """Rewrite the file (atomically) with the fields of ``changes`` set in the rows
         of their keys, a new field a new column of the csv (empty in other rows)."""
         fields = list(dict.fromkeys(k for change in changes.values() for k in change))
-        try:
-            text = self.path.read_bytes().decode("utf-8", errors="replace")
-        except FileNotFoundError:
+        text = self._text()
+        if text is None:
             return
         try:
             if self.csv:

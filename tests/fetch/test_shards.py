@@ -345,3 +345,22 @@ def test_kill_9_during_packing_then_the_rerun_gives_the_same_shards(
     assert image_hits(base_env) == 0  # the staged images were all there
     assert output(out) == want
     assert not (out / ".staging").exists()
+
+
+def test_a_csv_manifest_gets_a_shard_column(
+    base_env: ImageServer, accepted: object, tmp_path: Path
+) -> None:
+    lists(base_env)
+    out, book = tmp_path / "out", tmp_path / "rows.csv"
+    fetch(out, *WDS, "--samples-per-shard", "5", "--manifest", str(book))
+    with open(book, encoding="utf-8", newline="") as fh:
+        rows = {r["image_id"]: r for r in csv.DictReader(fh)}
+    assert len(rows) == 28
+    assert rows[f"{FISH}_0"]["shard"].startswith("train/imagenet-train-")
+    assert rows[f"{FISH}_0"]["path"] == f"{FISH}_0.jpg"
+    assert rows[f"{FISH}_refused"]["shard"] == ""
+    want = output(out)
+    base_env.counts.clear()
+    fetch(out, *WDS, "--samples-per-shard", "5", "--manifest", str(book))
+    assert image_hits(base_env) == 0
+    assert output(out) == want
