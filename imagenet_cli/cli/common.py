@@ -115,7 +115,7 @@ RecursiveReleaseOpt = Annotated[
     ),
 ]
 
-# Where images go: a folder tree or shards (subset extract; fetch to come).
+# Where images go: a folder tree or shards (subset extract, fetch).
 _SHARDS = "Shards"
 OutputFormatOpt = Annotated[
     OutputFormat,

@@ -136,7 +136,7 @@ def _show(value: Any) -> str:
 
 
 def _per_class(scores: Scores) -> list[dict[str, Any]]:
-    from ..subset.dst import class_names
+    from ..shards.classes import class_names
 
     return scores.per_class(class_names(list(scores.classes)))
 

@@ -16,9 +16,15 @@ from .common import (
     NoHeaderOpt,
     OfflineOpt,
     OrgOpt,
+    OutputFormat,
+    OutputFormatOpt,
     QuietOpt,
     RecursiveReleaseOpt,
+    SamplesPerShardOpt,
     SchedulerOpt,
+    SeedOpt,
+    ShardPrefixOpt,
+    ShardSizeOpt,
     VerboseOpt,
     WorkersOpt,
     batch_size_opt,
@@ -143,6 +149,11 @@ def fetch(
             help="jpeg: write JPEG (original bytes when they fit); keep: the source format.",
         ),
     ] = "jpeg",
+    output_format: OutputFormatOpt = OutputFormat.folder,
+    shard_size: ShardSizeOpt = None,
+    samples_per_shard: SamplesPerShardOpt = None,
+    prefix: ShardPrefixOpt = None,
+    seed: SeedOpt = 0,
     manifest: Annotated[
         str | None,
         Opt(
@@ -222,6 +233,12 @@ def fetch(
 
     With --scheduler the downloads run on a Dask cluster whose workers all see OUT
     (a shared file system); --concurrency and --per-host bound the whole cluster.
+
+    --output-format webdataset or parquet keeps the images in shards instead (split
+    train, shuffled across classes with --seed): downloaded into OUT/.staging first,
+    packed on this machine when every URL is done, then the staged files removed.
+
+    Example: imagenet fetch --wnids classes.txt --out shards --output-format webdataset
 
     Example: imagenet fetch --wnid dog.n.01 --recursive --release ilsvrc2012 --urls-only | head
 

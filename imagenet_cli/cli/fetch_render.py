@@ -90,8 +90,15 @@ def show(
             "run the same command again to resume"
         )
         return max(int(ExitCode.INTERRUPTED), code)
+    for note in summary.notes:
+        messages.warn(note)
     if not view.quiet:
         _closing(summary)
+        if summary.shards or summary.packed:
+            messages.info(
+                f"{counted(summary.packed, 'image')} in {counted(summary.shards, 'shard')} "
+                f"({summary.shards_written} written by this run) in {summary.out}"
+            )
     return max(int(ExitCode.PARTIAL) if strict and summary.failed else 0, code)
 
 

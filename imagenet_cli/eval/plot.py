@@ -9,7 +9,7 @@ from typing import Any
 
 from ..errors import StorageError
 from ..extras import require
-from ..subset.dst import class_names
+from ..shards.classes import class_names
 from .metrics import Scores
 
 WORST_NAMED = 10

@@ -15,7 +15,9 @@ Layout: ``OUT/<wnid>/<image_id>.<ext>``; manifest ``OUT/manifest.jsonl`` (or a
 ``.csv``/``.jsonl`` path given), one row per URL, appended as each URL finishes and
 put in plan order at the end, so a kill loses at most the URLs in flight and the
 same command finishes the rest. A failed local write (a full disk) stops the run
-(:class:`~imagenet_cli.errors.StorageError`): it is no outcome of the URL.
+(:class:`~imagenet_cli.errors.StorageError`): it is no outcome of the URL. With a
+sharded output the files are staging (``OUT/.staging``), packed into shards when every
+URL is done (:mod:`.pack`).
 
 Owns: besides the above, the image lists (``sources``: ImageNet's API and fall11-style
 URL lists with their SQLite index), the HTTP transport (``transport``: libcurl;
@@ -24,7 +26,7 @@ URL lists with their SQLite index), the HTTP transport (``transport``: libcurl;
 (``credentials``), the terms of access (``terms``) and ``X-Robots-Tag`` (``robots``).
 
 May import: the ground floor (``errors``, ``ids``, ``cache``, ``config``, ``images``),
-``hierarchy`` and ``drivers``; never ``bbox``, ``subset`` or ``cli``.
+``hierarchy``, ``drivers`` and ``shards``; never ``bbox``, ``subset`` or ``cli``.
 
 The public names (``fetch``, ``select``, ``FetchOptions``, ...) are importable from here;
 they load on first use, so importing one submodule (the URL-list cache on the fast path)

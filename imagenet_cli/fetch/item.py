@@ -71,6 +71,9 @@ class FetchOptions:
     workers: int = 0  # processes (each with its share of the threads); 0: one per core
     retry_failed: bool = False  # redo rows whose status is not final (timeouts, 5xx, ...)
     ignore_robots_tag: bool = False  # keep images whose X-Robots-Tag refuses it (see robots)
+    # Sharded output: the shards finished under OUT; an ok row naming one is done
+    # without its file (see plan._is_done and pack).
+    shards_done: frozenset[str] = frozenset()
 
     @property
     def manifest_path(self) -> Path:
@@ -97,7 +100,8 @@ FINAL_STATUSES = frozenset(
 # ------------------------------------------------------------------ item function
 
 
-def _safe_name(image_id: str) -> str:
+def safe_name(image_id: str) -> str:
+    """The file name (without extension) an image id is written under."""
     name = image_id.replace("/", "_").replace("\\", "_").replace("\x00", "")
     if name in ("", ".", "..") or name.startswith("."):
         name = "_" + name.lstrip(".")
@@ -134,7 +138,7 @@ def finish(ref: ImageRef, fetched: Fetched, options: ImageOptions, out: str) -> 
             fetched.attempts,
             checked.error,
         )
-    rel = f"{ref.wnid}/{_safe_name(ref.image_id)}.{checked.ext}"
+    rel = f"{ref.wnid}/{safe_name(ref.image_id)}.{checked.ext}"
     # No fsync: rename is atomic without it, and a machine crash that loses a renamed
     # file's data is caught at resume by the manifest's byte count (see plan()).
     path = os.path.join(out, rel)

@@ -153,12 +153,17 @@ class Manifest:
                 self._sorted = False
             self._last = i
 
+    def _text(self) -> str | None:
+        try:
+            return self.path.read_bytes().decode("utf-8", errors="replace")
+        except FileNotFoundError:
+            return None
+
     def compact(self) -> None:
         """Rewrite the file (atomically) with one row per (wnid, image_id), the latest,
         in the run's order. Lines that are not rows stay with the rows outside the list."""
-        try:
-            text = self.path.read_bytes().decode("utf-8", errors="replace")
-        except FileNotFoundError:
+        text = self._text()
+        if text is None:
             return
         try:
             if self.csv:
@@ -179,6 +184,40 @@ class Manifest:
             lines = self._arrange((_jsonl_key(line), line) for line in text.splitlines())
             cache.write_text_atomic(self.path, "".join(f"{line}\n" for line in lines), fsync=False)
         except OSError as exc:  # the file stays as it was: whole rows, out of order
+            raise storage_error(self.path, exc) from None
+
+    def update(self, changes: dict[tuple[str, str], dict[str, Any]]) -> None:
+        """Rewrite the file (atomically) with the fields of ``changes`` set in the rows
+        of their keys, a new field a new column of the csv (empty in other rows)."""
+        fields = list(dict.fromkeys(k for change in changes.values() for k in change))
+        text = self._text()
+        if text is None:
+            return
+        try:
+            if self.csv:
+                reader = csv.DictReader(io.StringIO(text, newline=""))
+                header = list(reader.fieldnames or MANIFEST_FIELDS)
+                header += [f for f in fields if f not in header]
+                with cache.atomic_write(self.path, "w", fsync=False) as fh:
+                    writer = csv.DictWriter(fh, header, restval="", lineterminator="\n")
+                    writer.writeheader()
+                    for row in reader:
+                        row.pop(None, None)  # cells past the header
+                        change = changes.get((row.get("wnid") or "", row.get("image_id") or ""))
+                        if change:
+                            row.update({k: "" if v is None else v for k, v in change.items()})
+                        writer.writerow(row)
+                return
+            lines = []
+            for line in text.splitlines():
+                key = _jsonl_key(line)
+                if key is not None and key in changes:
+                    row = json.loads(line)
+                    row.update(changes[key])
+                    line = json.dumps(row, ensure_ascii=False)
+                lines.append(f"{line}\n")
+            cache.write_text_atomic(self.path, "".join(lines), fsync=False)
+        except OSError as exc:  # the file stays as it was
             raise storage_error(self.path, exc) from None
 
     def _arrange(self, rows: Iterable[tuple[tuple[str, str] | None, T]]) -> list[T]:

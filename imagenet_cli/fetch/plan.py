@@ -26,7 +26,8 @@ class FetchPlan:
 def plan(
     refs: Iterable[ImageRef], options: FetchOptions, manifest: Manifest | None = None
 ) -> FetchPlan:
-    """Leave out what an earlier run finished (its row, and its file for an ``ok`` row).
+    """Leave out what an earlier run finished (its row, and its file for an ``ok`` row,
+    or its shard for one packed into a shard).
 
     ``manifest``, the run's, learns whether URLs with a row are to be done again (their
     new rows then replace the old when it is closed).
@@ -55,6 +56,8 @@ def plan(
 def _is_done(row: dict[str, Any], options: FetchOptions) -> bool:
     status = str(row.get("status", ""))
     if status == "ok":
+        if row.get("shard"):  # packed: done while its shard is (its file is gone)
+            return str(row["shard"]) in options.shards_done
         # The file, whole: without fsync a crash of the machine (not of the process)
         # can leave a renamed file short, and that one is fetched again.
         try:

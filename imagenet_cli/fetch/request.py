@@ -15,13 +15,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from ..errors import UsageError
 
 if TYPE_CHECKING:
+    from ..shards import ShardOptions
     from .item import FetchOptions, FetchResult
     from .selection import Selection
     from .sources import ImageRef, ListOptions
@@ -48,6 +49,11 @@ class FetchRequest:
     min_side: int | None = None
     resize: int | None = None
     image_format: str = "jpeg"
+    output_format: str = "folder"  # or webdataset, parquet: shards (see pack)
+    shard_size: str | None = None  # 1G, 500M, or bytes
+    samples_per_shard: int | None = None
+    prefix: str | None = None
+    seed: int = 0  # the shards' shuffle
     manifest: str | None = None
     base_url: str | None = None
     url_list: str | None = None
@@ -111,6 +117,10 @@ class FetchSummary:
     failed: int = 0  # URLs not ok (with strict, after a resume: earlier runs' too)
     original: bool = False
     out: Path = Path()
+    shards: int = 0  # sharded output: the shards (all of them, when the run was whole)
+    shards_written: int = 0  # of them, written by this run
+    packed: int = 0  # images in the shards
+    notes: list[str] = field(default_factory=list)  # warnings for people
 
 
 @dataclass(frozen=True)
@@ -178,6 +188,7 @@ def _check(request: FetchRequest, watch: FetchWatch) -> tuple[list[str], str | N
         raise UsageError("--release applies with --recursive")
     if request.refresh and request.offline:
         raise UsageError("--refresh and --offline cannot go together")
+    _shard_options(request)
     stdin_once({"--wnid": request.wnid, "--wnids": request.wnids})
     files = [request.wnids] if request.wnids else []
     listed = listed_ids(expand_stdin(request.wnid or []), files)
@@ -189,6 +200,24 @@ def _check(request: FetchRequest, watch: FetchWatch) -> tuple[list[str], str | N
         watch.accepted(terms.current().version)
     # every bad id named, with its line
     return Hierarchy.default().resolve_listed(listed), address
+
+
+def _shard_options(request: FetchRequest) -> ShardOptions:
+    """How the images are kept: files (``folder``) or shards; UsageError for options
+    that do not go together."""
+    from ..shards import require_pyarrow, shard_options
+
+    shard = shard_options(
+        str(request.output_format), request.shard_size, request.samples_per_shard, request.prefix
+    )
+    shard.check()
+    if shard.sharded:
+        for given, option in ((request.urls_only, "--urls-only"), (request.original, "--original")):
+            if given:
+                raise UsageError(f"--output-format {shard.format} does not go with {option}")
+        if shard.format == "parquet":
+            require_pyarrow()
+    return shard
 
 
 def _options(request: FetchRequest, got: _Resolved) -> FetchOptions:
@@ -258,10 +287,65 @@ def _images(request: FetchRequest, got: _Resolved, watch: FetchWatch) -> FetchSu
         watch.failed(error, not_found)
     if options is None or (not chosen.refs and chosen.errors):
         return summary  # no list came: no empty bar, no empty summary
+    shard = _shard_options(request)
+    request_digest = ""
+    if shard.sharded:
+        from . import pack
+
+        out = Path(request.out)
+        request_digest = pack.request_digest(chosen.refs, shard, request.seed, options.image)
+        options = replace(
+            options,
+            out=out / pack.STAGING,
+            manifest=options.manifest_path,
+            shards_done=pack.check(out, request_digest),
+        )
     summary.downloaded = True
     summary.manifest = options.manifest_path
-    _download(request, got, chosen, options, watch, summary)
+    with _holding(Path(request.out), shard.sharded):
+        _download(request, got, chosen, options, watch, summary)
+        if shard.sharded and not summary.interrupted:
+            _pack(request, chosen.refs, options, shard, request_digest, watch, summary)
     return summary
+
+
+@contextlib.contextmanager
+def _holding(out: Path, sharded: bool) -> Iterator[None]:
+    """A sharded run holds OUT from its downloads (into OUT/.staging, which the
+    downloads hold) to its last shard."""
+    if not sharded:
+        yield
+        return
+    from .local import claim_output
+
+    lock = claim_output(out)
+    try:
+        yield
+    finally:
+        lock.__exit__(None, None, None)
+
+
+def _pack(
+    request: FetchRequest,
+    refs: list[ImageRef],
+    options: FetchOptions,
+    shard: ShardOptions,
+    request_digest: str,
+    watch: FetchWatch,
+    summary: FetchSummary,
+) -> None:
+    from .pack import pack
+
+    out = Path(request.out)
+    watch.note(f"packing the images kept into {shard.format} shards in {out}")
+    try:
+        packed = pack(refs, out, options.manifest_path, shard, request.seed, request_digest)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+        return
+    summary.shards, summary.shards_written = packed.shards, packed.written
+    summary.packed = packed.images
+    summary.notes.extend(packed.notes)
 
 
 def _download(

@@ -7,16 +7,19 @@ WebDataset tar and a Hugging Face Parquet file, each written under a temporary n
 and renamed whole, byte for byte the same for the same samples, plus the ``wids``
 shard list. A writer takes :class:`Sample` records (key, image bytes, extension,
 class index, metadata); whoever makes the samples (``subset``, ``fetch``) decides
-their order.
+their order, with the helpers of :mod:`.plan` (the seeded shuffle, the keys). The
+journal that makes a run resumable per shard, and the target folder's housekeeping,
+are :mod:`.journal`; ``classes.tsv`` is :mod:`.classes`.
 
-May import: the ground floor (``errors``, ``cache``); never a domain package nor
-``cli``. pyarrow is imported only by the Parquet writer.
+May import: the ground floor (``errors``, ``cache``, ``ids``) and ``hierarchy`` (the
+class names); never a domain package nor ``cli``. pyarrow is imported only by the
+Parquet writer.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import UsageError
@@ -77,6 +80,35 @@ class ShardOptions:
                 f"--prefix {self.prefix!r}: letters, digits, '-' and '_' only "
                 "(no dot: a shard's name would mislead loaders)"
             )
+
+
+def shard_options(
+    output_format: str,
+    shard_size: str | None,
+    samples_per_shard: int | None,
+    prefix: str | None,
+) -> ShardOptions:
+    """The options as a command was given them (``shard_size`` as written: ``1G``, bytes);
+    UsageError for shard options without a sharded format, or both sizes."""
+    given = [
+        name
+        for name, value in (
+            ("--shard-size", shard_size),
+            ("--samples-per-shard", samples_per_shard),
+            ("--prefix", prefix),
+        )
+        if value is not None
+    ]
+    if output_format == "folder" and given:
+        raise UsageError(f"{given[0]} goes with --output-format webdataset or parquet")
+    if shard_size is not None and samples_per_shard is not None:
+        raise UsageError("give --shard-size or --samples-per-shard, not both")
+    options = ShardOptions(str(output_format), prefix=prefix or DEFAULT_PREFIX)
+    if shard_size is not None:
+        options = replace(options, shard_size=parse_size(shard_size))
+    if samples_per_shard is not None:
+        options = replace(options, samples_per_shard=samples_per_shard)
+    return options
 
 
 def parse_size(text: str) -> int:

@@ -7,9 +7,14 @@ one core or on a cluster, and a rerun knows which samples each shard holds.
 
 from __future__ import annotations
 
+import random
+from collections import Counter
 from collections.abc import Sequence
+from typing import TypeVar
 
 from . import ShardOptions
+
+T = TypeVar("T")
 
 BLOCK = 512
 # A sample in a tar: three headers (.cls, the image, .json), the image padded to a
@@ -49,3 +54,32 @@ def shard_name(options: ShardOptions, split: str, number: int, total: int) -> st
     if options.format == "parquet":
         return f"data/{split}-{number:05d}-of-{total:05d}.parquet"
     return f"{split}/{options.prefix}-{split}-{number:06d}.tar"
+
+
+def shuffled(items: Sequence[T], split: str, seed: int) -> list[T]:
+    """``items`` in a shuffled order that depends on ``seed`` and ``split`` only: any
+    shard a fair mix of the classes."""
+    out = list(items)
+    random.Random(f"{seed}:shards:{split}").shuffle(out)
+    return out
+
+
+def key_and_ext(name: str) -> tuple[str, str]:
+    """A sample's key (the file name without extension, dots made ``_``: WebDataset
+    splits a file name at its first dot) and extension (lower case; ``jpeg`` is ``jpg``)."""
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        stem, ext = name, "jpg"
+    ext = ext.lower()
+    return stem.replace(".", "_"), "jpg" if ext == "jpeg" else ext
+
+
+def unique_keys(named: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The key and extension of each ``(wnid, file name)``; a key found twice (the same
+    name in two classes; not so in ImageNet) gets its wnid in front."""
+    keyed = [key_and_ext(name) for _, name in named]
+    seen = Counter(key for key, _ in keyed)
+    return [
+        (key if seen[key] == 1 else f"{wnid}_{key}", ext)
+        for (wnid, _), (key, ext) in zip(named, keyed, strict=True)
+    ]

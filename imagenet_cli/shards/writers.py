@@ -14,7 +14,7 @@ import contextlib
 import json
 import os
 import tarfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import IO, Protocol
 
 from ..cache import temp_name
@@ -44,6 +44,22 @@ def open_shard(path: str, options: ShardOptions, names: Sequence[str]) -> ShardW
     if options.format == "parquet":
         return ParquetShard(path, names)
     return TarShard(path)
+
+
+def write_whole(
+    path: str, options: ShardOptions, names: Sequence[str], samples: Iterable[Sample]
+) -> int:
+    """The shard at ``path`` of ``samples``, renamed into place when whole; its size.
+    Raises OSError when the disk fails, and whatever ``samples`` raises; either way
+    nothing of the shard is left behind."""
+    writer = open_shard(path, options, names)
+    try:
+        for sample in samples:
+            writer.add(sample)
+        return writer.finish()
+    except BaseException:
+        writer.abort()
+        raise
 
 
 class _Temp:

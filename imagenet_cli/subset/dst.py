@@ -2,8 +2,8 @@
 
 One run at a time (a lock), the settings its images were written with, warnings for
 what is there but not part of this subset, the previous run's manifest (to skip what
-is written), the jobs with their places under it (annotations too), ``classes.tsv``
-and the ``manifest.csv`` writer.
+is written), the jobs with their places under it (annotations too) and the
+``manifest.csv`` writer (``classes.tsv``: :mod:`..shards.classes`).
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..cache import LockBusy, file_lock, remove_stale_temp, temp_name
-from ..errors import NotFoundError, UsageError, storage_error
-from ..hierarchy import Hierarchy
+from ..errors import UsageError, storage_error
 from ..ids import is_wnid, printable
 from .items import MAX_BBOX_XML, ItemResult, Job, write_atomic
 from .plan import SPLITS, Options, Plan, WorkItem
@@ -214,24 +213,6 @@ def bbox_bases(root: Path) -> dict[str, str]:
                 bases[split] = str(candidate.resolve())
                 break
     return bases
-
-
-def class_names(wnids: list[str]) -> dict[str, str]:
-    h = Hierarchy.default()
-    names = {}
-    for wnid in wnids:
-        try:
-            names[wnid] = h.get(wnid).label
-        except NotFoundError:
-            names[wnid] = ""
-    return names
-
-
-def write_classes(path: Path, wnids: list[str], names: dict[str, str]) -> None:
-    lines = ["index\twnid\tname"] + [
-        f"{i}\t{w}\t{names.get(w, '')}" for i, w in enumerate(sorted(wnids))
-    ]
-    write_atomic(str(path), ("\n".join(lines) + "\n").encode())
 
 
 class ManifestWriter:

@@ -20,17 +20,16 @@ from ..cache import remove_stale_temp
 from ..drivers import session
 from ..errors import NotFoundError, StorageError, UsageError
 from ..shards import ShardOptions, require_pyarrow
+from ..shards.classes import class_names, write_classes
 from . import image_lists, imaging
 from .dst import (
     ManifestWriter,
-    class_names,
     guard_settings,
     make_jobs,
     previous_manifest,
     stray_classes,
     stray_images,
     unpack_annotations,
-    write_classes,
     writing,
 )
 from .items import ItemResult
@@ -315,7 +314,7 @@ def _run_sharded(
     names = class_names(wnids)
     tasks = shards.plan_shards(plan, dst, opts, out, request.selection.seed, names)
     summary.shards = len(tasks)
-    summary.notes.extend(shards.stray_shards(dst, tasks))
+    summary.notes.extend(shards.stray_shards(tasks))
     done = []
     with ManifestWriter(dst / "manifest.csv", shards=True) as manifest:
         for shard in shards.write_all(

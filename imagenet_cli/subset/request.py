@@ -6,7 +6,7 @@ the command's options, checked and turned into the engine's
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -108,25 +108,8 @@ class ExtractRequest:
     def output(self) -> ShardOptions:
         """How the images are written: a folder, or shards (UsageError for shard options
         without a sharded format)."""
-        from ..errors import UsageError
-        from ..shards import DEFAULT_PREFIX, ShardOptions, parse_size
+        from ..shards import shard_options
 
-        given = [
-            name
-            for name, value in (
-                ("--shard-size", self.shard_size),
-                ("--samples-per-shard", self.samples_per_shard),
-                ("--prefix", self.prefix),
-            )
-            if value is not None
-        ]
-        if self.output_format == "folder" and given:
-            raise UsageError(f"{given[0]} goes with --output-format webdataset or parquet")
-        if self.shard_size is not None and self.samples_per_shard is not None:
-            raise UsageError("give --shard-size or --samples-per-shard, not both")
-        options = ShardOptions(str(self.output_format), prefix=self.prefix or DEFAULT_PREFIX)
-        if self.shard_size is not None:
-            options = replace(options, shard_size=parse_size(self.shard_size))
-        if self.samples_per_shard is not None:
-            options = replace(options, samples_per_shard=self.samples_per_shard)
-        return options
+        return shard_options(
+            str(self.output_format), self.shard_size, self.samples_per_shard, self.prefix
+        )

@@ -18,10 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
-import json
 import os
-import random
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -29,21 +26,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import releases
-from ..cache import remove_stale_temp
 from ..drivers import batched, failure_reason, map_batches
-from ..errors import StorageError, UsageError, storage_error
-from ..ids import printable
-from ..shards import Sample, ShardOptions
-from ..shards.plan import cut, shard_name
-from ..shards.writers import open_shard, shard_list
+from ..errors import StorageError, storage_error
+from ..shards import Sample, ShardOptions, journal
+from ..shards.plan import cut, shard_name, shuffled, unique_keys
+from ..shards.writers import write_whole
 from . import imaging
-from .items import ItemResult, read_source, write_atomic
+from .items import ItemResult, read_source
 from .plan import Options, Plan, WorkItem
 
 if TYPE_CHECKING:
     from ..drivers.cluster import Cluster
 
-JOURNAL = ".imagenet-shards.jsonl"
 BATCH = 32  # images per task of the local pool
 Progress = Callable[[int, int | None, str], None]
 
@@ -87,9 +81,7 @@ class ShardDone:
 def order(items: list[WorkItem], split: str, seed: int) -> list[WorkItem]:
     """The images of one split in shard order: train shuffled with ``seed``, val by name."""
     if split == "train":
-        shuffled = list(items)
-        random.Random(f"{seed}:shards:{split}").shuffle(shuffled)
-        return shuffled
+        return shuffled(items, split, seed)
     return sorted(items, key=lambda i: (i.rel.rsplit("/", 1)[1], i.wnid))
 
 
@@ -101,16 +93,6 @@ def resized_bytes(options: Options, size: int) -> int:
     side = options.resize
     pixels = side * side if options.resize_mode == "center-crop" else side * side * 4 // 3
     return min(size, pixels // 4)
-
-
-def key_and_ext(name: str) -> tuple[str, str]:
-    """A sample's key (the name without extension, dots made ``_``: WebDataset splits
-    a file name at its first dot) and extension (lower case; ``jpeg`` is ``jpg``)."""
-    stem, dot, ext = name.rpartition(".")
-    if not dot:
-        stem, ext = name, "jpg"
-    ext = ext.lower()
-    return stem.replace(".", "_"), "jpg" if ext == "jpeg" else ext
 
 
 def plan_shards(
@@ -131,10 +113,7 @@ def plan_shards(
         items = order([i for i in plan.items if i.split == split], split, seed)
         if not items:
             continue
-        keyed = [(i, *key_and_ext(i.rel.rsplit("/", 1)[1])) for i in items]
-        seen: dict[str, int] = {}
-        for _, key, _ in keyed:
-            seen[key] = seen.get(key, 0) + 1
+        keys = unique_keys([(i.wnid, i.rel.rsplit("/", 1)[1]) for i in items])
         sizes = [
             resized_bytes(options, i.src.size) if options.resize else i.src.size for i in items
         ]
@@ -142,25 +121,22 @@ def plan_shards(
         for number, span in enumerate(cuts):
             name = shard_name(shard, split, number, len(cuts))
             jobs = []
-            for item, key, ext in (keyed[p] for p in span):
-                # the same name in two classes (not so in ImageNet): told apart by class
-                unique = key if seen[key] == 1 else f"{item.wnid}_{key}"
-                label_of = label[item.wnid]
+            for p in span:
+                item, (key, ext) = items[p], keys[p]
                 title = names.get(item.wnid, "")
-                jobs.append(SampleJob(item, unique, ext, label_of, title, options, name))
+                jobs.append(SampleJob(item, key, ext, label[item.wnid], title, options, name))
             tasks.append(ShardTask(name, f"{root}/{name}", split, jobs, shard, tuple(wnids)))
     return tasks
 
 
 def digest(tasks: list[ShardTask], settings: dict[str, object]) -> str:
     """What the shards hold, in one hash: a rerun with another plan is told apart."""
-    h = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
-    for task in tasks:
-        h.update(f"\n{task.name}\n".encode())
-        for j in task.jobs:
-            src = j.item.src
-            h.update(f"{j.key}.{j.ext}\t{j.label}\t{src.label}\t{src.size}\n".encode())
-    return h.hexdigest()
+    return journal.digest(settings, ((t.name, map(_line, t.jobs)) for t in tasks))
+
+
+def _line(job: SampleJob) -> str:
+    src = job.item.src
+    return f"{job.key}.{job.ext}\t{job.label}\t{src.label}\t{src.size}"
 
 
 def make_sample(job: SampleJob, base: str = "") -> tuple[ItemResult, Sample | None]:
@@ -215,22 +191,17 @@ def write_shard(task: ShardTask, samples: Iterable[tuple[ItemResult, Sample | No
     """``samples`` written into ``task``'s shard, renamed into place when whole; a disk
     that fails comes back as a stopped shard (nothing of it left behind)."""
     results: list[ItemResult] = []
-    try:
-        writer = open_shard(task.path, task.shard, task.names)
-    except OSError as exc:
-        return ShardDone(task.name, 0, results, str(storage_error(task.path, exc)))
-    try:
+
+    def written() -> Iterator[Sample]:
         for result, sample in samples:
-            if sample is not None:
-                writer.add(sample)
             results.append(result)
-        size = writer.finish()
+            if sample is not None:
+                yield sample
+
+    try:
+        size = write_whole(task.path, task.shard, task.names, written())
     except OSError as exc:
-        writer.abort()
         return ShardDone(task.name, 0, results, str(storage_error(task.path, exc)))
-    except BaseException:
-        writer.abort()
-        raise
     return ShardDone(task.name, size, results)
 
 
@@ -255,75 +226,27 @@ def _failed(job: SampleJob, reason: str) -> ItemResult:
     return result
 
 
-class Journal:
-    """``.imagenet-shards.jsonl``: the plan's digest, then one line per finished shard."""
+def _kept(book: journal.Journal, task: ShardTask) -> ShardDone | None:
+    """The shard as an earlier run wrote it, if its file has the recorded size."""
+    found = book.finished(task.name, task.path, len(task.jobs))
+    if found is None:
+        return None
+    try:
+        results = [_row(task.name, r) for r in found[1]]
+    except (TypeError, ValueError):
+        return None
+    return ShardDone(task.name, found[0], results, kept=True)
 
-    def __init__(self, dst: Path, plan: str) -> None:
-        self.path = dst / JOURNAL
-        self.plan = plan
-        self.entries: dict[str, dict[str, object]] = {}
-        previous = self._read()
-        if previous is not None and previous != plan:
-            held = [n for n in self.entries if (dst / n).is_file()]
-            if held:
-                raise UsageError(
-                    f"--to {dst} holds shards of another plan (other classes, images, seed or "
-                    f"order; e.g. {held[0]}); use a new folder or remove {dst}"
-                )
-            self.entries = {}
-        if previous != plan:
-            write_atomic(str(self.path), (json.dumps({"plan": plan}) + "\n").encode())
 
-    def _read(self) -> str | None:
-        try:
-            lines = self.path.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return None
-        except (OSError, UnicodeDecodeError):
-            return ""
-        head = _json(lines[0]) if lines else None
-        for line in lines[1:]:
-            entry = _json(line)  # a line cut by a kill is passed over: its shard is redone
-            if entry is not None and isinstance(entry.get("shard"), str):
-                self.entries[str(entry["shard"])] = entry
-        return str(head.get("plan", "")) if head else ""
-
-    def finished(self, task: ShardTask) -> ShardDone | None:
-        """The shard as an earlier run wrote it, if its file has the recorded size."""
-        entry = self.entries.get(task.name)
-        if entry is None:
-            return None
-        try:
-            size = os.stat(task.path).st_size
-            rows = entry["rows"]
-            if size != entry["bytes"] or not isinstance(rows, list):
-                return None
-            results = [_row(task.name, r) for r in rows]
-        except (OSError, KeyError, TypeError, ValueError):
-            return None
-        if len(results) != len(task.jobs):
-            return None
-        return ShardDone(task.name, size, results, kept=True)
-
-    def record(self, done: ShardDone) -> None:
-        rows = [
+def _record(book: journal.Journal, done: ShardDone) -> None:
+    book.record(
+        done.name,
+        done.bytes,
+        (
             [r.split, r.wnid, r.source, r.path, r.bytes, r.width, r.height, r.status, r.error]
             for r in done.results
-        ]
-        line = json.dumps({"shard": done.name, "bytes": done.bytes, "rows": rows})
-        try:
-            with open(self.path, "a", encoding="utf-8") as fh:
-                fh.write(line + "\n")
-        except OSError as exc:
-            raise storage_error(self.path, exc) from None
-
-
-def _json(line: str) -> dict[str, object] | None:
-    try:
-        value = json.loads(line)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
+        ),
+    )
 
 
 def _row(shard: str, row: list[object]) -> ItemResult:
@@ -356,9 +279,9 @@ def write_all(
 ) -> Iterator[ShardDone]:
     """Write the shards an earlier run did not finish; each shard (kept or written)
     comes back in plan order. Raises StorageError when the disk fails."""
-    journal = Journal(dst, digest(tasks, settings))
-    _sweep(dst, tasks)
-    kept = {t.name: done for t in tasks if (done := journal.finished(t)) is not None}
+    book = journal.Journal(dst, digest(tasks, settings))
+    journal.sweep(dst, (t.path for t in tasks))
+    kept = {t.name: done for t in tasks if (done := _kept(book, t)) is not None}
     todo = [t for t in tasks if t.name not in kept]
     if progress:
         progress(0, sum(len(t.jobs) for t in tasks), "")
@@ -377,7 +300,7 @@ def write_all(
         if done.stopped:
             raise StorageError(done.stopped)
         if done.bytes >= 0:
-            journal.record(done)
+            _record(book, done)
         if progress:
             progress(len(task.jobs), None, "")
         yield done
@@ -420,48 +343,19 @@ def _write_cluster(tasks: list[ShardTask], cluster: Cluster) -> Iterator[ShardDo
         yield from done
 
 
-def _sweep(dst: Path, tasks: list[ShardTask]) -> None:
-    """Remove the temporary shards (and manifest) a killed run of this machine left."""
-    folders = {os.path.dirname(t.path) for t in tasks} | {str(dst)}
-    for folder in folders:
-        with contextlib.suppress(OSError), os.scandir(folder) as entries:
-            for entry in entries:
-                if entry.name.startswith("."):
-                    remove_stale_temp(entry.path)
-
-
-def stray_shards(dst: Path, tasks: list[ShardTask]) -> list[str]:
+def stray_shards(tasks: list[ShardTask]) -> list[str]:
     """A warning for shard files in the shard folders that this plan does not name."""
-    planned = {t.path for t in tasks}
-    notes = []
-    for folder in sorted({os.path.dirname(t.path) for t in tasks}):
-        try:
-            names = sorted(os.listdir(folder))
-        except OSError:
-            continue
-        extra = [
-            n for n in names if n.endswith((".tar", ".parquet")) and f"{folder}/{n}" not in planned
-        ]
-        if extra:
-            notes.append(
-                f"{printable(folder)} also holds {len(extra)} shard(s) this run does not write "
-                f"(e.g. {printable(extra[0])}); they are left as they are, and loaders "
-                "reading the whole folder would take them too"
-            )
-    return notes
+    return journal.stray_shards(t.path for t in tasks)
 
 
 def write_lists(dst: Path, done: list[ShardDone], tasks: list[ShardTask], prefix: str) -> None:
     """``DST/<split>.json``, the ``wids`` shard list of each split, with sample counts."""
-    by_split: dict[str, list[tuple[str, int]]] = {}
-    for task, shard in zip(tasks, done, strict=True):
-        if shard.bytes < 0:  # its task failed: not written
-            continue
-        count = sum(r.status != "failed" for r in shard.results)
-        by_split.setdefault(task.split, []).append((task.name, count))
-    for split, shards in by_split.items():
-        data = shard_list(f"{prefix}-{split}", shards)
-        try:
-            write_atomic(str(dst / f"{split}.json"), data)
-        except OSError as exc:
-            raise storage_error(dst / f"{split}.json", exc) from None
+    journal.write_lists(
+        dst,
+        (
+            (task.split, task.name, sum(r.status != "failed" for r in shard.results))
+            for task, shard in zip(tasks, done, strict=True)
+            if shard.bytes >= 0  # else its task failed: not written
+        ),
+        prefix,
+    )

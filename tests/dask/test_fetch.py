@@ -159,3 +159,18 @@ def test_a_slow_batch_holds_back_no_other_batchs_rows(
     assert [r.image_id for r in rest] == [r.image_id for r in refs[1:]]
     ids = [json.loads(line)["image_id"] for line in (out / "manifest.jsonl").open()]
     assert ids == [r.image_id for r in refs]  # in list order at the end
+
+
+def test_shards_on_the_cluster_are_those_of_a_local_run(
+    scheduler: str, servers: tuple[ImageServer, ImageServer], tmp_path: Path
+) -> None:
+    """Downloaded by the workers, packed on the client: the local run's shards, byte
+    for byte (and its manifest, naming each image's shard)."""
+    lists(*servers, 40)
+    shards = ["--output-format", "webdataset", "--shard-size", "30K", "--concurrency", "8"]
+    fetch(tmp_path / "local", *shards)
+    fetch(tmp_path / "dask", *shards, "--scheduler", scheduler, "--batch-size", "7")
+    local, remote = tree_bytes(tmp_path / "local"), tree_bytes(tmp_path / "dask")
+    assert local == remote
+    assert len([n for n in local if n.endswith(".tar")]) >= 2
+    assert '"shard": "train/imagenet-train-000000.tar"' in local["manifest.jsonl"].decode()
