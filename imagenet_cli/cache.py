@@ -419,7 +419,7 @@ def _migrate(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
 # and nothing else, so a cache variable that names a folder of one's own (a typo,
 # IMAGENET_CACHE=~/data) never costs the files in it. A test checks that every path
 # the code builds in the cache starts with one of them.
-OWNED = frozenset({"bbox", "index", "lists", "originals", "subset", "urllists"})
+OWNED = frozenset({"bbox", "index", "lists", "originals", "shard-samples", "subset", "urllists"})
 
 
 class CacheEntry(NamedTuple):

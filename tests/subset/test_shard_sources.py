@@ -421,3 +421,31 @@ def test_a_batch_reads_each_row_group_once_and_answers_in_order(
     assert [r.bytes for r in results] == [len(jpeg(i)) for i in (8, 0, 4, 7, 1, 3, 6, 2, 5)]
     assert sorted(reads) == [0, 1, 2]
     assert (tmp_path / "o" / "4.JPEG").read_bytes() == jpeg(4)
+
+
+def test_sample_labels_are_cached_and_read_again_when_a_shard_changes(
+    tree: Tree, tmp_path: Path
+) -> None:
+    import os
+
+    src = timm_shards(tmp_path / "wds", tree, shards=1)
+
+    def classes() -> set[str]:
+        res = run(["subset", "extract", "--from", str(src), "--to", str(tmp_path / "o"),
+                   "--dry-run", "-f", "tsv", "--no-header", "-q"])  # fmt: skip
+        return {line.split("\t")[1] for line in res.lines}
+
+    assert classes() == set(tree.files)
+    entries = list((Path(os.environ["IMAGENET_CACHE"]) / "shard-samples").iterdir())
+    assert len(entries) == 1 and json.loads(entries[0].read_text())["samples"]
+    assert classes() == set(tree.files)  # from the cache: the same answer
+    # the same shard rewritten with every sample of one class: read again
+    shard = src / "imagenet1k-train-0000.tar"
+    with tarfile.open(shard) as tf:
+        images = [(m.name, tf.extractfile(m).read()) for m in tf if m.name.endswith(".JPEG")
+                  or m.name.endswith((".jpg", ".png"))]  # fmt: skip
+    shard.unlink()
+    with tarfile.open(shard, "w") as tf:
+        for name, data in images:
+            add_sample(tf, name.rsplit(".", 1)[0], data, cls=ILSVRC.index(IMAGENETTE[0]))
+    assert classes() == {IMAGENETTE[0]}
