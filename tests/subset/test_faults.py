@@ -47,3 +47,32 @@ def test_a_full_disk_stops_subset_and_the_rerun_completes(
     run([*args, "--to", str(dst)])
     assert files(dst) == files(whole)
     assert not [p for p in dst.rglob("*") if p.name.endswith(".part")]
+
+
+@pytest.mark.parametrize("fmt", ["webdataset", "parquet"])
+def test_a_full_disk_stops_shards_and_the_rerun_completes(
+    tree: Tree, small_disk: Callable[[int], Path], tmp_path: Path, fmt: str
+) -> None:
+    args = ["subset", "extract", "--from", str(tree.root), "--preset", "imagenette", "-q"]
+    args += ["--output-format", fmt, "--samples-per-shard", "7"]
+    whole = tmp_path / "whole"
+    run([*args, "--to", str(whole)])
+    size = sum(len(v) for v in files(whole).values())
+
+    disk = small_disk(max(48, size // 1024 // 3))
+    dst = disk / "dst"
+    res = run([*args, "--to", str(dst)], expect=1)
+    assert "Traceback" not in res.stderr
+    assert f"imagenet: error: {dst}" in res.stderr
+    assert "No space left on device" in res.stderr.rstrip().splitlines()[-1], res.stderr
+    # no temporary shard left, and every shard under its own name is whole
+    assert not [p for p in dst.rglob("*") if p.name.startswith(".") and p.is_file()
+                and p.name not in (".imagenet-subset.json", ".imagenet-shards.jsonl",
+                                   ".imagenet-subset.lock")]  # fmt: skip
+    for name, data in files(dst).items():
+        if name.endswith((".tar", ".parquet")):
+            assert data == files(whole)[name], name
+
+    resize_disk(disk, 64 * 1024)
+    run([*args, "--to", str(dst)])
+    assert files(dst) == files(whole)
