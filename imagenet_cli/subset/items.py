@@ -169,7 +169,7 @@ def read_source(src: SourceFile) -> bytes:
     """The image bytes of a source file: the whole file, ``size`` bytes at ``offset`` of
     a tar (``offset`` >= 0), or a row of a Parquet file (``row`` >= 0)."""
     if src.row >= 0:
-        from .shard_sources import parquet_image  # here: pyarrow only for Parquet sources
+        from .parquet_source import parquet_image  # here: pyarrow only for Parquet sources
 
         return parquet_image(src.path, src.offset, src.row)
     if src.offset >= 0:

@@ -279,12 +279,15 @@ def _open(
         raise UsageError(f"unknown layout {layout!r} (choose from {', '.join(LAYOUTS)})")
     src = Source(str(path), layout, {})
     if layout in ("webdataset", "hf-parquet"):
-        from . import shard_sources  # here: other sources never read shards
-
+        # here: other sources never read shards
         if layout == "webdataset":
-            shard_sources.open_webdataset(path, src, progress)
+            from .shard_sources import open_webdataset
+
+            open_webdataset(path, src, progress)
         else:
-            shard_sources.open_parquet(path, src)
+            from .parquet_source import open_parquet
+
+            open_parquet(path, src)
         if not src.splits:
             raise NotFoundError("\n".join([*src.problems, f"{location}: no train or val shards"]))
         return src
@@ -387,11 +390,13 @@ def detect_layout(path: Path) -> str:
     names = os.listdir(path)
     if "manifest.jsonl" in names and any(is_wnid(n) for n in names):
         return "fetch"
-    from . import shard_sources  # here: lists a folder or two, imports no archive reader
+    # here: each lists a folder or two, and imports no archive reader
+    from .parquet_source import parquet_folder
+    from .shard_sources import shard_folder
 
-    if shard_sources.shard_folder(path):
+    if shard_folder(path):
         return "webdataset"
-    if shard_sources.parquet_folder(path):
+    if parquet_folder(path):
         return "hf-parquet"
     if any(is_wnid(n) for n in names) or {"train", "val"} & set(names):
         return "imagefolder"

@@ -389,7 +389,7 @@ def test_without_pyarrow_one_line_says_what_to_install(
 def test_a_batch_reads_each_row_group_once_and_answers_in_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from imagenet_cli.subset import shard_sources
+    from imagenet_cli.subset import parquet_source
     from imagenet_cli.subset.items import Job
     from imagenet_cli.subset.plan import Options, WorkItem
     from imagenet_cli.subset.run import process_batch
@@ -405,7 +405,7 @@ def test_a_batch_reads_each_row_group_once_and_answers_in_order(
         return real(self, i, *args, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(pq.ParquetFile, "read_row_group", counted)
-    monkeypatch.setattr(shard_sources, "_local", type(shard_sources._local)())
+    monkeypatch.setattr(parquet_source, "_local", type(parquet_source._local)())
     (tmp_path / "o").mkdir()
     jobs = [
         Job(
