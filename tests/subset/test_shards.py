@@ -30,8 +30,8 @@ IMAGENET = str(Path(sys.executable).parent / "imagenet")
 def need(module: str) -> ModuleType:
     try:
         return importlib.import_module(module)
-    except ImportError:
-        pytest.skip(f"{module} is not installed: `make loaders` installs it into .venv")
+    except ImportError as exc:  # wids is installed with the tests but needs torch
+        pytest.skip(f"{module} cannot be imported ({exc}): `make loaders` installs what it needs")
 
 
 def extract(src: Path | str, dst: Path, *more: str, expect: int = 0) -> str:
