@@ -17,12 +17,7 @@ def require(
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise UsageError(hint(purpose, package, extra, name)) from None
-
-
-def hint(purpose: str, package: str, extra: str, name: str | None = None) -> str:
-    """The line saying what ``purpose`` needs and how to install it."""
-    return (
-        f"{purpose} needs {name or package}: pip install '{package}' into this environment "
-        f"(in a clone: pip install '.[{extra}]')"
-    )
+        raise UsageError(
+            f"{purpose} needs {name or package}: pip install '{package}' into this "
+            f"environment (in a clone: pip install '.[{extra}]')"
+        ) from None

@@ -25,7 +25,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from ..errors import UsageError
-from ..extras import hint, require
+from ..extras import require
 
 if TYPE_CHECKING:
     from .cluster import Cluster
@@ -36,7 +36,6 @@ R = TypeVar("R")
 Pool = Literal["process", "thread"]
 OnFailure = Callable[[B, BaseException], R]
 
-INSTALL_HINT = hint("--scheduler", "dask[distributed]", "dask", "Dask")
 RETRIES = 2  # a batch whose function raises is run at most 1 + RETRIES times
 
 
