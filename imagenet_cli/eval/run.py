@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from .. import releases
 from ..errors import ItemError, NotFoundError, UsageError
-from ..ids import image_key, is_wnid, listed_ids, read_id_lines, stdin_once
+from ..ids import image_key, is_wnid, listed_ids, stdin_once
 from ..ids import wnid as wnid_of
 from .arrays import columns, is_array, ranked_rows
 from .arrays import load as load_array
@@ -169,7 +169,9 @@ def _image_order(images: str | None, truth: Truth) -> list[str]:
     """The image of each array row: as ``--images`` lists them, else the truth's order."""
     if images is None:
         return list(truth.labels)
-    return [image_key(name) for _line, name in read_id_lines(images)]
+    from ..subset.image_lists import read_entries
+
+    return [image_key(name) for _line, name in read_entries(images)]
 
 
 def _ranked(labels: list[str], space: LabelSpace, where: str, bad: OnBad) -> list[str] | None:

@@ -295,6 +295,24 @@ def read(files: Sequence[str], presets: Sequence[str]) -> Listing | None:
         listing.lists.append("<stdin>" if path == "-" else path)
         with _opened(path) as stream:
             _add(listing, _lines(stream, listing.lists[-1], errors), errors)
+    _raise(errors)
+    if not listing.train and not listing.val:
+        raise UsageError(f"{', '.join(listing.lists)}: no image name in the list")
+    return listing
+
+
+def read_entries(path: str) -> list[tuple[int, str]]:
+    """``(line number, entry)`` of each image a list file (``-``: stdin) names, as given
+    (a name or a path; it may hold spaces); a :class:`UsageError` names each line that
+    cannot be one."""
+    errors: list[str] = []
+    with _opened(path) as stream:
+        found = list(_lines(stream, "<stdin>" if path == "-" else path, errors))
+    _raise(errors)
+    return found
+
+
+def _raise(errors: list[str]) -> None:
     if errors:
         more = (
             f"\n{len(errors) - SHOWN:,} more line(s) are not image names"
@@ -302,9 +320,6 @@ def read(files: Sequence[str], presets: Sequence[str]) -> Listing | None:
             else ""
         )
         raise UsageError("\n".join(errors[:SHOWN]) + more)
-    if not listing.train and not listing.val:
-        raise UsageError(f"{', '.join(listing.lists)}: no image name in the list")
-    return listing
 
 
 def _add(listing: Listing, lines: Iterable[tuple[int, str]], errors: list[str]) -> None:

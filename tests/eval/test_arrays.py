@@ -255,3 +255,22 @@ def test_top_columns_against_a_stable_sort(k: int) -> None:
     block[3] = -np.inf
     expected = np.argsort(-block, axis=1, kind="stable")[:, :k]
     assert (top_columns(block, k) == expected).all()
+
+
+def test_images_file_names_with_spaces_as_imagenet_a_has_them(tmp_path: Path) -> None:
+    # ImageNet-A's file names hold spaces: the whole line is the name
+    truth = tmp_path / "imagenet-a"
+    names = []
+    for n, wnid in enumerate(A[:3]):
+        (truth / wnid).mkdir(parents=True)
+        name = f"0.00{n}_digital clock _ digital clock_0.85{n}.jpg"
+        (truth / wnid / name).write_bytes(b"")
+        names.append((wnid, name))
+    # rows in another order than the folder's, named by --images (paths, as a loader lists them)
+    order = [2, 0, 1]
+    np.save(tmp_path / "p.npy", scores_with([[names[i][0]] for i in order]))
+    listed = tmp_path / "order.txt"
+    listed.write_text("".join(f"imagenet-a/{names[i][0]}/{names[i][1]}\n" for i in order))
+    args = ["eval", str(tmp_path / "p.npy"), "--truth", str(truth), "--images", str(listed)]
+    doc = json.loads(run([*args, "-f", "json", "-q"]).stdout)
+    assert (doc["images"], doc["top1"], doc["bad_rows"]) == (3, 1.0, 0)
