@@ -145,6 +145,13 @@ class Hierarchy:
         """
         return wnid(self._offset(ident))
 
+    def resolve_label(self, label: str) -> str:
+        """The wnid a model's label names: an ILSVRC-2012 class index (``0``-``999``, as
+        torchvision and timm number the classes), or any id :meth:`resolve` takes."""
+        if label.isdigit() and len(label) < 8:
+            return releases.ilsvrc_wnid(int(label))
+        return self.resolve(label)
+
     def resolve_listed(self, idents: Iterable[tuple[str, str]]) -> list[str]:
         """The wnids of ``(where, id)`` pairs, in order; ``where`` says where a bad id
         came from (``"ids.txt: line 4: "``, or ``""`` for an argument).

@@ -126,11 +126,8 @@ class Labels:
     @staticmethod
     def _resolve(label: str) -> str:
         from ..hierarchy import Hierarchy
-        from ..releases import ilsvrc_wnid
 
-        if label.isdigit() and len(label) < 8:
-            return ilsvrc_wnid(int(label))
-        return Hierarchy.default().resolve(label)
+        return Hierarchy.default().resolve_label(label)
 
 
 def _rows(stream: IO[str], name: str) -> Iterator[tuple[int, list[str]]]:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from .. import releases
 from ..errors import ItemError, NotFoundError, UsageError
-from ..ids import image_key, is_wnid, listed_ids, stdin_once
+from ..ids import image_key, listed_ids, stdin_once
 from ..ids import wnid as wnid_of
 from .arrays import columns, is_array, ranked_rows
 from .arrays import load as load_array
@@ -48,7 +48,6 @@ class LabelSpace:
         self.classes = classes
         self.known = releases.class_set("ilsvrc2012")
         self._seen: dict[str, str | None] = {}
-        self._hierarchy: Hierarchy | None = None
 
     def wnid(self, label: str) -> str | None:
         """The class ``label`` names, or None when it names none of the label space."""
@@ -59,17 +58,9 @@ class LabelSpace:
             return found
 
     def _resolve(self, label: str) -> str | None:
-        if is_wnid(label):
-            wnid = label
-        elif label.isdigit():
-            index = int(label)
-            wnid = releases.ilsvrc_wnid(index) if index < 1000 else ""
-        elif "." in label:
-            try:
-                wnid = hierarchy().resolve(label)
-            except NotFoundError:
-                return None
-        else:
+        try:
+            wnid = hierarchy().resolve_label(label)
+        except NotFoundError:
             return None
         if wnid not in self.known:
             return None
