@@ -143,10 +143,10 @@ def make_sample(job: SampleJob, base: str = "") -> tuple[ItemResult, Sample | No
     """One image read (and resized) into its sample; a bad image is a failed result."""
     item, opts = job.item, job.options
     src = item.src
-    path = os.path.join(base, src.path) if base else src.path
+    where = dataclasses.replace(src, path=os.path.join(base, src.path)) if base else src
     member = f"{job.key}.{job.ext}"
     try:
-        data = read_source(dataclasses.replace(src, path=path) if base else src)
+        data = read_source(where)
         if opts.resize is not None:
             data, width, height = imaging.resize(data, opts.resize, opts.resize_mode, opts.quality)
         else:
